@@ -1,0 +1,31 @@
+"""ragkit: answer questions over your own documents, entirely on your own machine.
+
+    import ragkit
+    rag = ragkit.RAG(store=".ragkit")
+    rag.ingest(["docs/"])
+    answer = rag.ask("経費精算の締め切りはいつですか？")
+    print(answer.text, answer.citations)
+
+Heavy libraries (torch, chromadb, llama-cpp) load only when first needed.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import Settings, load_settings
+from .errors import (ConfigError, GenerationError, LoadError, ModelNotFound, RagkitError, StoreError,
+                     StoreLocked)
+from .types import Answer, Chunk, Citation, Document, Hit
+
+
+def __getattr__(name: str):
+    if name in ("RAG", "IngestReport"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(name)
+
+
+__all__ = ["RAG", "IngestReport", "Settings", "load_settings", "Document", "Chunk", "Hit", "Citation",
+           "Answer", "RagkitError", "ConfigError", "ModelNotFound", "LoadError", "StoreError", "StoreLocked",
+           "GenerationError", "__version__"]

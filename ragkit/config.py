@@ -1,0 +1,139 @@
+"""Typed settings, layered: defaults < ragkit.toml < RAGKIT_* environment < explicit overrides.
+
+In ``ragkit.toml`` a key ``model_path`` in section ``[llm]`` is the setting ``llm_model_path``;
+the matching environment variable is ``RAGKIT_LLM_MODEL_PATH``. Top-level keys map directly
+(``store = "..."`` → ``store``, env ``RAGKIT_STORE``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+CONFIG_FILE = "ragkit.toml"
+MODES = ("dense", "lexical", "hybrid")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob ragkit has; ``None`` model paths mean the bundled offline models."""
+
+    store: str = ".ragkit"
+    embed_model_path: str | None = None
+    embed_batch_size: int = 32
+    llm_model_path: str | None = None
+    llm_prompt_format: str = "auto"
+    llm_n_ctx: int = 4096
+    llm_n_threads: int | None = None
+    llm_max_answer_tokens: int | None = None
+    chunk_max_tokens: int = 256
+    chunk_overlap_sentences: int = 1
+    retrieve_mode: str = "hybrid"
+    retrieve_k: int = 5
+    retrieve_dense_weight: str = "auto"
+    retrieve_lexical_weight: float = 1.0
+    pdf_password: str | None = None
+    lock_timeout: float = 60.0
+    data_dir: str | None = None
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with the non-None ``changes`` applied and validated."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        return _validated(dataclasses.replace(self, **_coerce_all(clean)))
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name not in _FIELDS:
+        raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(_FIELDS))}")
+    kind = str(_FIELDS[name].type)
+    if value is None or value == "":
+        return None if "None" in kind else value
+    try:
+        if kind.startswith("int"):
+            return int(value)
+        if kind.startswith("float"):
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r} must be a number, got {value!r}") from None
+    return str(value)
+
+
+def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _coerce(k, v) for k, v in values.items()}
+
+
+def _validated(settings: Settings) -> Settings:
+    if settings.retrieve_mode not in MODES:
+        raise ConfigError(f"retrieve mode must be one of {', '.join(MODES)}, got {settings.retrieve_mode!r}")
+    if settings.retrieve_dense_weight != "auto":
+        try:
+            float(settings.retrieve_dense_weight)
+        except ValueError:
+            raise ConfigError("retrieve dense_weight must be 'auto' or a number") from None
+    if settings.chunk_max_tokens < 16:
+        raise ConfigError("chunk max_tokens must be at least 16")
+    if settings.retrieve_k < 1:
+        raise ConfigError("retrieve k must be at least 1")
+    return settings
+
+
+def _flatten_toml(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            for sub, inner in value.items():
+                flat[f"{key}_{sub}"] = inner
+        else:
+            flat[key] = value
+    unknown = sorted(set(flat) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    return flat
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Settings from one TOML file, flattened to field names."""
+    try:
+        with open(path, "rb") as fh:
+            return _flatten_toml(tomllib.load(fh), path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+
+
+def read_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from ``RAGKIT_<FIELD>`` variables."""
+    return {name: environ[f"RAGKIT_{name.upper()}"] for name in _FIELDS if f"RAGKIT_{name.upper()}" in environ}
+
+
+def load_settings(config: str | Path | None = None, environ: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Resolve settings: defaults < config file < environment < overrides (None values ignored).
+
+    The config file is ``config`` if given, else ``$RAGKIT_CONFIG``, else ``./ragkit.toml`` if present.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config or environ.get("RAGKIT_CONFIG")
+    if path:
+        if not Path(path).is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        values.update(read_toml(Path(path)))
+    elif Path(CONFIG_FILE).is_file():
+        values.update(read_toml(Path(CONFIG_FILE)))
+    values.update(read_env(environ))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return _validated(Settings(**_coerce_all(values)))

@@ -1,0 +1,44 @@
+"""One exception tree for the whole library; the CLI turns any of these into one clear line.
+
+    RagkitError
+    ├── ConfigError        a setting is invalid or a config file does not parse
+    ├── ModelNotFound      a model path does not exist or a bundled model is missing/corrupt
+    ├── LoadError          one input file cannot be read (broken, encrypted, empty, binary, …)
+    ├── StoreError         the store is unusable (built with another embedder, locked, damaged)
+    │   └── StoreLocked    another process is writing to the store
+    └── GenerationError    the language model failed to load or to answer
+"""
+from __future__ import annotations
+
+
+class RagkitError(Exception):
+    """Base of every error ragkit raises on purpose."""
+
+
+class ConfigError(RagkitError):
+    pass
+
+
+class ModelNotFound(RagkitError):
+    pass
+
+
+class LoadError(RagkitError):
+    """A single file could not be loaded; ``path`` names it and ``reason`` says why."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+class StoreError(RagkitError):
+    pass
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+class GenerationError(RagkitError):
+    pass

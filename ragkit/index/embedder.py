@@ -1,0 +1,106 @@
+"""Sentence-transformers embedder loaded from a local folder, never from a hub."""
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ModelNotFound
+from ..models import set_offline_env
+from ..text.normalize import is_cjk
+
+# Query/passage prefixes for model families that were trained with them and whose folders
+# do not declare prompts themselves.
+_PREFIXES = {"e5": ("query: ", "passage: ")}
+
+
+class Embedder:
+    """Embeds documents and queries into normalised vectors; counts tokens the way it truncates."""
+
+    def __init__(self, model_path: Path, batch_size: int = 32):
+        set_offline_env()
+        model_path = Path(model_path)
+        if not (model_path / "config.json").is_file() and not (model_path / "modules.json").is_file():
+            raise ModelNotFound(
+                f"{model_path}: not a sentence-transformers model folder (no config.json/modules.json); "
+                "set embed.model_path to a local model folder")
+        from sentence_transformers import SentenceTransformer
+
+        self.path = model_path
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self.tokenizer = self.model.tokenizer
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.max_tokens = int(self.model.max_seq_length or 512)
+        self.query_prefix, self.passage_prefix = self._prefixes()
+        self._unk = getattr(self.tokenizer, "unk_token", None)
+
+    @property
+    def model_id(self) -> str:
+        """Identity recorded in the store: folder name and dimension."""
+        return f"{self.path.name}:{self.dim}"
+
+    def _prefixes(self) -> tuple[str, str]:
+        prompts = getattr(self.model, "prompts", None) or {}
+        query = prompts.get("query")
+        passage = prompts.get("document", prompts.get("passage"))
+        if query is not None or passage is not None:
+            return query or "", passage or ""
+        name = self.path.name.lower()
+        for key, pair in _PREFIXES.items():
+            if key in name:
+                return pair
+        return "", ""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for a passage, prefix and special tokens included."""
+        return len(self.tokenizer(self.passage_prefix + text, add_special_tokens=True,
+                                  truncation=False)["input_ids"])
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Float32 unit vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self.query_prefix + text])[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def coverage(self, text: str) -> float:
+        """How well the vocabulary covers ``text``: share of word pieces that carry meaning.
+
+        Unknown pieces and single CJK characters (what an English vocabulary makes of Japanese)
+        count as uncovered. 1.0 for plain English with MiniLM, near 0 for Japanese.
+        """
+        pieces = self.tokenizer.tokenize(text)
+        pieces = [p for p in pieces if p.strip("#▁ ") and not _is_punct(p.strip("#▁ "))]
+        if not pieces:
+            return 0.0
+        bad = 0
+        for piece in pieces:
+            core = piece.strip("#▁ ")
+            if piece == self._unk or (len(core) == 1 and is_cjk(core)):
+                bad += 1
+        return 1.0 - bad / len(pieces)
+
+
+def _is_punct(s: str) -> bool:
+    return all(unicodedata.category(ch).startswith(("P", "S")) for ch in s)
+
+
+def read_model_card(model_path: Path) -> dict:
+    """Small facts about an embedding folder for `ragkit doctor` (no model load)."""
+    info: dict = {"path": str(model_path), "exists": Path(model_path).is_dir()}
+    cfg = Path(model_path) / "config.json"
+    if cfg.is_file():
+        data = json.loads(cfg.read_text(encoding="utf-8"))
+        info.update({k: data.get(k) for k in ("model_type", "hidden_size", "max_position_embeddings")})
+    return info

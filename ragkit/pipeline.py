@@ -1,0 +1,291 @@
+"""The only place that knows the order of the steps: ``RAG.ingest`` and ``RAG.ask``."""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from .config import Settings, load_settings
+from .errors import LoadError, RagkitError
+from .index.catalog import FileRecord
+from .store import Store
+from .types import Answer, Chunk, Hit
+
+if TYPE_CHECKING:
+    from .generate import Generator
+    from .index.embedder import Embedder
+
+EMBED_BATCH_CHUNKS = 256  # chunks gathered across files before one embedding call
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; ``failed`` lists every file that was skipped and why."""
+
+    files: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    pages: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    removed: list[str] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    repaired: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__, seconds=round(self.seconds, 3))
+
+
+@dataclass
+class _Prepared:
+    record: FileRecord
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    old_ids: set[str]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class RAG:
+    """Library entry point: ``RAG(store=".ragkit").ingest(["docs/"])`` then ``.ask("質問")``.
+
+    Models load lazily on first need, so listing sources or retrieving lexically stays cheap.
+    """
+
+    def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
+                 config: str | Path | None = None, **overrides):
+        base = settings or load_settings(config)
+        self.settings = base.replace(store=str(store) if store is not None else None, **overrides)
+        self._store: Store | None = None
+        self._embedder: "Embedder | None" = None
+        self._generator: "Generator | None" = None
+
+    # --- lazily built parts -------------------------------------------------------------------
+    def store(self, create: bool = False) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.store, create=create)
+        return self._store
+
+    @property
+    def embedder(self) -> "Embedder":
+        if self._embedder is None:
+            from .index.embedder import Embedder
+            from .models import resolve_embedder
+
+            self._embedder = Embedder(resolve_embedder(self.settings.embed_model_path),
+                                      batch_size=self.settings.embed_batch_size)
+        return self._embedder
+
+    @property
+    def generator(self) -> "Generator":
+        if self._generator is None:
+            from .generate import Generator
+            from .models import resolve_gguf
+
+            data_dir = Path(self.settings.data_dir) if self.settings.data_dir else None
+            self._generator = Generator(resolve_gguf(self.settings.llm_model_path, data_dir),
+                                        n_ctx=self.settings.llm_n_ctx, n_threads=self.settings.llm_n_threads,
+                                        prompt_format=self.settings.llm_prompt_format)
+        return self._generator
+
+    def built_with(self) -> dict:
+        """The settings a store must have been built with to be searched with this RAG."""
+        return {
+            "embed_model": self.embedder.model_id,
+            "chunk_max_tokens": min(self.settings.chunk_max_tokens, self.embedder.max_tokens),
+            "chunk_overlap_sentences": self.settings.chunk_overlap_sentences,
+        }
+
+    # --- ingest ---------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], prune: bool = False,
+               on_file: Callable[[int, int, str], None] | None = None) -> IngestReport:
+        """Bring the store up to date with ``paths``: new and changed files are (re)indexed,
+        unchanged ones skipped, broken ones reported in ``failed``; with ``prune`` files that
+        vanished from under ``paths`` are removed."""
+        from .loaders import discover
+
+        started = time.perf_counter()
+        report = IngestReport()
+        store = self.store(create=True)
+        with store.writer(self.settings.lock_timeout):
+            store.check_built_with(self.built_with())
+            repaired = store.reconcile()
+            if repaired["orphan_vectors_deleted"] or repaired["files_forgotten"]:
+                report.repaired = repaired
+            paths = [str(p) for p in paths]
+            files, problems = discover(paths)
+            report.failed += [{"path": p, "reason": r} for p, r in problems]
+            report.files = len(files)
+            pending: list[_Prepared] = []
+            for i, path in enumerate(files, start=1):
+                if on_file:
+                    on_file(i, len(files), str(path))
+                try:
+                    prepared = self._prepare(store, path, report)
+                except LoadError as exc:
+                    report.failed.append({"path": exc.path, "reason": exc.reason})
+                    continue
+                except OSError as exc:
+                    report.failed.append({"path": str(path), "reason": _os_reason(exc)})
+                    continue
+                except RagkitError:
+                    raise
+                except Exception as exc:  # a parser bug must not end the whole run
+                    report.failed.append({"path": str(path), "reason": f"unexpected error: {type(exc).__name__}: {exc}"})
+                    continue
+                if prepared is not None:
+                    pending.append(prepared)
+                    if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
+                        self._write(store, pending, report)
+                        pending = []
+            self._write(store, pending, report)
+            if prune:
+                seen = {str(f) for f in files}
+                gone = [r.source for r in store.catalog.files()
+                        if r.source not in seen and _under(r.source, paths) and not os.path.exists(r.source)]
+                self._remove(store, gone)
+                report.removed = gone
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _prepare(self, store: Store, path: Path, report: IngestReport) -> _Prepared | None:
+        from .loaders import load
+        from .loaders.quality import SUSPECT_BELOW
+        from .text.chunker import chunk_document
+        from .text.japanese import index_tokens
+
+        source = str(path)
+        stat = path.stat()
+        old = store.catalog.file(source)
+        if old and old.size == stat.st_size and old.mtime == stat.st_mtime:
+            report.unchanged += 1
+            return None
+        sha = file_sha256(path)
+        if old and old.sha256 == sha:
+            report.unchanged += 1
+            return None
+        documents = load(path, pdf_password=self.settings.pdf_password)
+        warnings, kept = [], []
+        for doc in documents:
+            if not doc.text.strip():
+                warnings.append({"path": source, "page": doc.page, "reason": "no text layer (OCR is not supported)"})
+            elif doc.quality is not None and doc.quality < SUSPECT_BELOW:
+                warnings.append({"path": source, "page": doc.page,
+                                 "reason": f"suspect text (quality {doc.quality:.2f}), not indexed"})
+            else:
+                kept.append(doc)
+        report.warnings += warnings
+        if not kept:
+            raise LoadError(source, "no readable text on any page (" + warnings[0]["reason"] + ")"
+                            if warnings else "no text")
+        limit = min(self.settings.chunk_max_tokens, self.embedder.max_tokens)
+        chunks = [c for doc in kept for c in chunk_document(doc, self.embedder.count_tokens, limit,
+                                                             self.settings.chunk_overlap_sentences)]
+        report.pages += len(kept)
+        if old:
+            report.changed += 1
+        else:
+            report.new += 1
+        record = FileRecord(source=source, sha256=sha, size=stat.st_size, mtime=stat.st_mtime,
+                            pages=len(kept), chunks=len(chunks), warnings=[w for w in warnings])
+        return _Prepared(record, chunks, [index_tokens(c.text) for c in chunks],
+                         store.catalog.chunk_ids(source))
+
+    def _write(self, store: Store, pending: list[_Prepared], report: IngestReport) -> None:
+        """Embed the chunks that are new, then commit file by file (see ragkit.store)."""
+        fresh = [c for p in pending for c in p.chunks if c.id not in p.old_ids]
+        vectors = self.embedder.embed_documents([c.text for c in fresh])
+        by_id = {c.id: i for i, c in enumerate(fresh)}
+        for p in pending:
+            new = [c for c in p.chunks if c.id in by_id]
+            if new:
+                rows = [by_id[c.id] for c in new]
+                store.vectors.add([c.id for c in new], vectors[rows], [c.source for c in new])
+            store.catalog.replace_file(p.record, p.chunks, p.tokens)
+            stale = p.old_ids - {c.id for c in p.chunks}
+            if stale:
+                store.vectors.delete(stale)
+            report.chunks += len(p.chunks)
+        report.embedded += len(fresh)
+
+    # --- ask ------------------------------------------------------------------------------------
+    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """Best chunks for ``question`` (no generation)."""
+        from .retrieve import retrieve
+
+        mode = mode or self.settings.retrieve_mode
+        store = self.store()
+        embedder = None
+        if mode != "lexical" or store.built_with() is not None:
+            embedder = self.embedder
+            store.check_built_with(self.built_with())
+        return retrieve(store, embedder, question, k=k or self.settings.retrieve_k, mode=mode,
+                        dense_weight=self.settings.retrieve_dense_weight,
+                        lexical_weight=self.settings.retrieve_lexical_weight)
+
+    def ask(self, question: str, k: int | None = None, mode: str | None = None,
+            on_token: Callable[[str], None] | None = None) -> Answer:
+        """Answer ``question`` from the store with numbered citations."""
+        from .generate import generate_answer
+
+        hits = self.retrieve(question, k=k, mode=mode)
+        return generate_answer(self.generator, question, hits, on_token=on_token,
+                               max_answer_tokens=self.settings.llm_max_answer_tokens)
+
+    # --- maintenance ----------------------------------------------------------------------------
+    def sources(self) -> list[FileRecord]:
+        return self.store().catalog.files()
+
+    def remove(self, paths: Iterable[str | Path]) -> list[str]:
+        """Remove files (or every file under a folder) from the store; returns what was removed."""
+        store = self.store()
+        wanted = [str(p) for p in paths]
+        with store.writer(self.settings.lock_timeout):
+            gone = [r.source for r in store.catalog.files() if r.source in wanted or _under(r.source, wanted)]
+            self._remove(store, gone)
+        return gone
+
+    def _remove(self, store: Store, sources: list[str]) -> None:
+        if sources:
+            ids = store.catalog.remove_files(sources)
+            store.vectors.delete(ids)
+
+    def check(self, repair: bool = False) -> dict:
+        """Report whether catalog and vectors agree; with ``repair`` make them agree."""
+        store = self.store()
+        if not repair:
+            return store.check()
+        with store.writer(self.settings.lock_timeout):
+            repaired = store.reconcile()
+            result = store.check()
+        result["repaired"] = repaired
+        return result
+
+
+def _under(source: str, roots: Iterable[str]) -> bool:
+    src = os.path.normpath(source)
+    for root in roots:
+        root = os.path.normpath(root)
+        if src == root or src.startswith(root.rstrip(os.sep) + os.sep) or root == ".":
+            return True
+    return False
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file vanished during ingest"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or str(exc)

@@ -1,0 +1,83 @@
+"""Dense, lexical and hybrid retrieval over one store.
+
+Hybrid fuses the two ranked lists with weighted reciprocal-rank fusion. The dense side's weight
+follows how well the embedding model's vocabulary covers the question (``Embedder.coverage``):
+the bundled English MiniLM turns Japanese into single characters and ``[UNK]``, so on a Japanese
+question its ranking is mostly noise and lexical BM25 over MeCab tokens should lead.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .text.japanese import query_tokens
+from .text.normalize import normalize
+from .types import Hit
+
+if TYPE_CHECKING:
+    from .index.embedder import Embedder
+    from .store import Store
+
+RRF_K = 60
+
+
+def candidates(k: int) -> int:
+    """How many hits to take from each side before fusing."""
+    return max(4 * k, 30)
+
+
+def dense_weight_for(coverage: float, setting: str | float = "auto") -> float:
+    """Weight of the dense side: fixed when configured, else grows with vocabulary coverage."""
+    if setting != "auto":
+        return float(setting)
+    return max(0.0, min(1.0, coverage)) ** 2
+
+
+def rrf_fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]],
+             dense_weight: float, lexical_weight: float = 1.0, rrf_k: int = RRF_K) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of two ranked (id, score) lists, best first.
+
+    Ties (same fused score) keep the order of the stronger side so results are deterministic.
+    """
+    fused: dict[str, float] = {}
+    for weight, ranked in ((dense_weight, dense), (lexical_weight, lexical)):
+        if weight <= 0:
+            continue
+        for rank, (cid, _) in enumerate(ranked, start=1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (rrf_k + rank)
+    order = {cid: i for i, (cid, _) in enumerate(lexical if lexical_weight >= dense_weight else dense)}
+    return sorted(fused.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))
+
+
+def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int = 5, mode: str = "hybrid",
+             dense_weight: str | float = "auto", lexical_weight: float = 1.0) -> list[Hit]:
+    """Top ``k`` hits for ``question``; each hit carries both sides' scores and ranks."""
+    question = normalize(question, join=False)
+    n = candidates(k)
+    dense: list[tuple[str, float]] = []
+    lexical: list[tuple[str, float]] = []
+    if mode in ("dense", "hybrid"):
+        if embedder is None:
+            raise ValueError("dense retrieval needs an embedder")
+        dense = store.vectors.query(embedder.embed_query(question), n)
+    if mode in ("lexical", "hybrid"):
+        lexical = store.catalog.lexical_search(query_tokens(question), n)
+    if mode == "dense":
+        ranked = dense
+    elif mode == "lexical":
+        ranked = lexical
+    else:
+        weight = dense_weight_for(embedder.coverage(question), dense_weight)
+        ranked = rrf_fuse(dense, lexical, weight, lexical_weight)
+    ranked = ranked[:k]
+    chunks = store.catalog.chunks([cid for cid, _ in ranked])
+    d_score = {cid: (s, r) for r, (cid, s) in enumerate(dense, start=1)}
+    l_score = {cid: (s, r) for r, (cid, s) in enumerate(lexical, start=1)}
+    hits = []
+    for cid, score in ranked:
+        if cid not in chunks:  # a vector whose chunk a concurrent writer just replaced
+            continue
+        ds, dr = d_score.get(cid, (None, None))
+        ls, lr = l_score.get(cid, (None, None))
+        hits.append(Hit(chunk=chunks[cid], score=score, dense_score=ds, lexical_score=ls,
+                        dense_rank=dr, lexical_rank=lr))
+    return hits

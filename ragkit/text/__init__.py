@@ -1,0 +1,1 @@
+"""Text stages: normalisation, Japanese-aware sentence splitting and tokenising, chunking."""

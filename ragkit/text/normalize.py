@@ -1,0 +1,82 @@
+"""NFKC normalisation and CJK-aware line joining.
+
+PDF extraction and hard-wrapped text files break lines inside sentences. A break between two
+Japanese characters is an artefact of layout and is removed without a space; a break between two
+Latin words becomes one space (a hyphen at the end of an English line is taken as a word split).
+Blank lines (paragraph breaks) survive as a single "\\n\\n".
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CJK_RANGES = (
+    (0x3000, 0x303F),  # CJK punctuation 、。「」
+    (0x3040, 0x30FF),  # hiragana, katakana
+    (0x31F0, 0x31FF),  # katakana extensions
+    (0x3400, 0x4DBF),  # CJK ext A
+    (0x4E00, 0x9FFF),  # CJK unified
+    (0xF900, 0xFAFF),  # compatibility ideographs
+    (0xFF01, 0xFF60),  # full-width forms (few survive NFKC)
+    (0xFF61, 0xFF9F),  # half-width katakana (NFKC widens them)
+    (0x20000, 0x2FA1F),
+)
+_SENTENCE_END = set("。！？!?」』）)】")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•・■□◆◇○●※#>]|\d+[.)．、]|[（(]\d+[)）]|第\d+[条章節項])")
+_SPACES = re.compile(r"[ \t\u3000\u00a0]+")
+
+
+def is_cjk(ch: str) -> bool:
+    """True for kana, kanji and Japanese punctuation."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def _joiner(prev: str, nxt: str) -> str | None:
+    """How to join two lines, or None to keep the line break."""
+    if not prev or not nxt:
+        return None
+    if _LIST_MARKER.match(nxt):
+        return None
+    a, b = prev[-1], nxt[0]
+    if a in _SENTENCE_END and is_cjk(a):
+        return None
+    if is_cjk(a) or is_cjk(b):
+        return ""
+    if a == "-" and len(prev) > 1 and prev[-2].isalpha() and b.islower():
+        return "-"  # marker: drop the hyphen
+    return " "
+
+
+def join_lines(text: str) -> str:
+    """Join wrapped lines inside paragraphs; keep paragraph breaks and list/heading lines."""
+    paragraphs = re.split(r"\n\s*\n", text)
+    out = []
+    for para in paragraphs:
+        lines = [ln.strip() for ln in para.split("\n") if ln.strip()]
+        if not lines:
+            continue
+        buf = lines[0]
+        for line in lines[1:]:
+            how = _joiner(buf, line)
+            if how is None:
+                buf += "\n" + line
+            elif how == "-":
+                buf = buf[:-1] + line
+            else:
+                buf += how + line
+        out.append(buf)
+    return "\n\n".join(out)
+
+
+def normalize(text: str, join: bool = True) -> str:
+    """NFKC, unified newlines, collapsed spaces and (optionally) wrapped lines joined."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = "\n".join(_SPACES.sub(" ", ln).strip() for ln in text.split("\n"))
+    if join:
+        text = join_lines(text)
+    else:
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text

@@ -1,0 +1,136 @@
+"""The data that flows through ragkit: frozen dataclasses with content-derived ids.
+
+``Document`` is one loaded unit (one PDF page, or a whole text file), ``Chunk`` a piece of a
+document sized for the embedder, ``Hit`` a retrieved chunk with its scores, ``Answer`` the
+generated text with the citations that back it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One unit of loaded text: a PDF page (``page`` 1-based) or a whole text file (``page`` None)."""
+
+    source: str
+    text: str
+    page: int | None = None
+    extractor: str = ""
+    quality: float | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span ``text == document.text[start:end]`` of one document, sized for the embedder."""
+
+    id: str
+    source: str
+    page: int | None
+    index: int
+    start: int
+    end: int
+    text: str
+    extractor: str = ""
+    quality: float | None = None
+
+    def metadata(self) -> dict:
+        """Flat metadata as stored beside the vector (Chroma allows no None values)."""
+        meta = {
+            "source": self.source,
+            "page": self.page if self.page is not None else 0,
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "extractor": self.extractor,
+        }
+        if self.quality is not None:
+            meta["quality"] = float(self.quality)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> "Chunk":
+        return cls(
+            id=chunk_id,
+            source=meta["source"],
+            page=meta.get("page") or None,
+            index=int(meta.get("index", 0)),
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
+            text=text,
+            extractor=meta.get("extractor", ""),
+            quality=meta.get("quality"),
+        )
+
+
+def chunk_id(source: str, page: int | None, start: int, text: str) -> str:
+    """Deterministic id: the same text at the same place of the same file gets the same id."""
+    key = f"{source}\0{page if page is not None else ''}\0{start}\0{text}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk; ``score`` is the fused score, the side scores say why it ranked."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.chunk.id,
+            "source": self.chunk.source,
+            "page": self.chunk.page,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+            "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
+            "dense_rank": self.dense_rank,
+            "lexical_rank": self.lexical_rank,
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Source ``[n]`` of an answer; ``supported`` says whether the answer's words occur in it."""
+
+    n: int
+    source: str
+    page: int | None
+    score: float
+    text: str
+    supported: bool | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "page": self.page,
+            "score": round(self.score, 6),
+            "text": self.text,
+            "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The model's answer with numbered citations; ``abstained`` when the documents lack it."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    abstained: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+        }

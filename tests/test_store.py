@@ -1,0 +1,108 @@
+"""Catalog (SQLite manifest + FTS5) and vectors (real Chroma) stay in agreement."""
+import numpy as np
+import pytest
+
+from ragkit.errors import StoreError, StoreLocked
+from ragkit.index.catalog import FileRecord, fts_query
+from ragkit.store import Store
+from ragkit.types import Chunk, chunk_id
+
+
+def make_chunks(source, texts):
+    out, pos = [], 0
+    for i, t in enumerate(texts):
+        out.append(Chunk(id=chunk_id(source, 1, pos, t), source=source, page=1, index=i, start=pos,
+                         end=pos + len(t), text=t))
+        pos += len(t) + 1
+    return out
+
+
+def write(store, source, texts, sha="x"):
+    chunks = make_chunks(source, texts)
+    vecs = np.random.default_rng(0).normal(size=(len(chunks), 8)).astype(np.float32)
+    old = store.catalog.chunk_ids(source)
+    store.vectors.add([c.id for c in chunks], vecs, [source] * len(chunks))
+    store.catalog.replace_file(FileRecord(source, sha, 1, 1.0, pages=1), chunks, [t.lower().split() for t in texts])
+    store.vectors.delete(old - {c.id for c in chunks})
+    return chunks
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="ragkit ingest"):
+        Store(tmp_path / "none")
+
+
+def test_add_replace_delete_keep_catalog_lexical_and_vectors_equal(tmp_path):
+    store = Store(tmp_path / "s", create=True)
+    write(store, "a.txt", ["alpha beta", "gamma delta"])
+    write(store, "b.txt", ["beta epsilon"])
+    assert store.check()["consistent"]
+    assert {cid for cid, _ in store.catalog.lexical_search(["beta"], 10)} == \
+        store.catalog.chunk_ids("a.txt") - {make_chunks("a.txt", ["alpha beta", "gamma delta"])[1].id} \
+        | store.catalog.chunk_ids("b.txt")
+    new = write(store, "a.txt", ["alpha zeta"], sha="y")  # replace
+    assert store.catalog.chunk_ids("a.txt") == {new[0].id}
+    assert store.catalog.lexical_search(["gamma"], 10) == []
+    assert store.vectors.ids() == store.catalog.chunk_ids()
+    removed = store.catalog.remove_files(["b.txt"])
+    store.vectors.delete(removed)
+    assert store.catalog.lexical_search(["epsilon"], 10) == []
+    report = store.check()
+    assert report["consistent"] and report["chunks"] == 1 and report["vectors"] == 1
+
+
+def test_reconcile_drops_orphan_vectors_and_forgets_incomplete_files(tmp_path):
+    store = Store(tmp_path / "s", create=True)
+    write(store, "a.txt", ["one", "two"])
+    write(store, "b.txt", ["three"])
+    # a crash after step 1 (vectors added, catalog not committed) leaves an orphan vector
+    store.vectors.add(["orphan"], np.ones((1, 8), dtype=np.float32), ["c.txt"])
+    # a vector lost for a committed file
+    lost = next(iter(store.catalog.chunk_ids("b.txt")))
+    store.vectors.delete([lost])
+    report = store.check()
+    assert not report["consistent"]
+    assert report["orphan_vectors"] == 1 and report["files_incomplete"] == ["b.txt"]
+    fixed = store.reconcile()
+    assert fixed["orphan_vectors_deleted"] == 1 and fixed["files_forgotten"] == ["b.txt"]
+    assert store.check()["consistent"]
+    assert [f.source for f in store.catalog.files()] == ["a.txt"]
+
+
+@pytest.mark.parametrize("tokens, expected", [
+    (["東京"], '"東京"'),
+    (['a"b'], '"a""b"'),
+    (["NEAR", "AND", "*", "x:y"], '"NEAR" OR "AND" OR "*" OR "x:y"'),
+    (["dup", "dup"], '"dup"'),
+    ([], ""),
+])
+def test_fts_query_quotes_every_token(tokens, expected):
+    assert fts_query(tokens) == expected
+
+
+def test_fts_syntax_tokens_do_not_break_search(tmp_path):
+    store = Store(tmp_path / "s", create=True)
+    write(store, "a.txt", ["near and or not"])
+    for toks in (["NEAR"], ["AND", "OR"], ['"'], ["(", ")"], ["*"], ["-x"], ["^"]):
+        store.catalog.lexical_search(toks, 5)  # must not raise
+
+
+def test_second_writer_times_out_with_a_clear_error(tmp_path):
+    store = Store(tmp_path / "s", create=True)
+    other = Store(tmp_path / "s")
+    messages = []
+    with store.writer(timeout=5):
+        with pytest.raises(StoreLocked, match="another ragkit process"):
+            with other.writer(timeout=0.5, on_wait=messages.append):
+                pass
+    assert messages and "waiting" in messages[0]
+    with other.writer(timeout=1):  # released
+        pass
+
+
+def test_store_refuses_other_embedder(tmp_path):
+    store = Store(tmp_path / "s", create=True)
+    store.check_built_with({"embed_model": "all-MiniLM-L6-v2:384", "chunk_max_tokens": 256})
+    store.check_built_with({"embed_model": "all-MiniLM-L6-v2:384", "chunk_max_tokens": 256})
+    with pytest.raises(StoreError, match="embed_model"):
+        store.check_built_with({"embed_model": "ruri-v3:768", "chunk_max_tokens": 256})
