@@ -5,9 +5,13 @@ BIN    := $(VENV)/bin
 # torch first, pinned: on these machines 2.13.0 is the CPU wheel on local disk; a plain
 # `torch` from sentence-transformers' requirements would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
+# llama.cpp compiles from source; a -march=native build emits AMX instructions that trap in some
+# VMs (SIGILL), and a native build is not portable to another machine anyway: target AVX2.
+LLAMA_CPP ?= llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 STAMP  := $(VENV)/.installed
 DEMO_STORE ?= .ragkit-demo
-DEMO_QUESTION ?= 出張の日当はいくらですか？
+DEMO_QUESTION ?= 国内出張の日当は1日あたりいくらですか？
 
 .PHONY: install demo test bench bundle bundle-test clean
 
@@ -15,6 +19,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q "$(LLAMA_CPP)"
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -29,3 +34,12 @@ test: install
 
 clean:
 	rm -rf $(VENV) $(DEMO_STORE) .ragkit .pytest_cache dist
+
+# Air-gapped bundle: one dist/ragkit-offline-*.tar (see scripts/INSTALL.md); bundle-test installs
+# it in a temporary directory and runs ingest + ask with the network cut (unshare -n).
+bundle: install
+	PYTHON=$(BIN)/python bash scripts/build_bundle.sh
+
+bundle-test: install
+	@ls dist/ragkit-offline-*.tar >/dev/null 2>&1 || $(MAKE) bundle
+	RAGKIT_BUNDLE_TEST=required $(BIN)/python -m pytest -q tests/test_bundle.py

@@ -33,7 +33,8 @@ class Embedder:
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         self.tokenizer = self.model.tokenizer
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        dim_of = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         self.max_tokens = int(self.model.max_seq_length or 512)
         self.query_prefix, self.passage_prefix = self._prefixes()
         self._unk = getattr(self.tokenizer, "unk_token", None)

@@ -1,0 +1,141 @@
+"""End to end with the real bundled models, real Chroma and real fugashi over corpora/."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from corpus_facts import FACTS
+from conftest import CORPORA, REPO
+
+JA_PDF_FACTS = [f for f in FACTS if f["page"] and not f["question"].isascii()]
+
+
+def run_cli(*args, cwd, env=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "ragkit", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"ragkit {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+def test_ingest_report_counts_the_corpus(corpus_store):
+    rag, report, _ = corpus_store
+    visible = [p for p in CORPORA.iterdir() if not p.name.startswith(".")]
+    assert report.files == len(visible)
+    assert report.failed == []
+    assert report.embedded == report.chunks > 0
+    assert {Path(r.source).name for r in rag.sources()} == {p.name for p in visible}
+
+
+@pytest.mark.parametrize("fact", JA_PDF_FACTS, ids=[f["question"][:12] for f in JA_PDF_FACTS])
+def test_top_hit_is_the_right_file_and_page_for_japanese_questions(corpus_store, fact):
+    rag, _, _ = corpus_store
+    top = rag.retrieve(fact["question"], k=3)[0]
+    assert Path(top.chunk.source).name == fact["source"]
+    assert top.chunk.page == fact["page"]
+
+
+def test_every_fact_is_in_the_top_three(corpus_store):
+    rag, _, _ = corpus_store
+    misses = []
+    for fact in FACTS:
+        hits = rag.retrieve(fact["question"], k=3)
+        if not any(Path(h.chunk.source).name == fact["source"] and h.chunk.page == fact["page"] for h in hits):
+            misses.append(fact["question"])
+    assert misses == []
+
+
+def test_reingest_unchanged_embeds_nothing(corpus_store):
+    rag, _, root = corpus_store
+    os.chdir(root)
+    try:
+        again = rag.ingest(["corpora"])
+    finally:
+        os.chdir(REPO)
+    assert again.embedded == 0 and again.unchanged == again.files and again.chunks == 0
+
+
+def test_ask_gives_a_cited_answer_with_page(corpus_store):
+    rag, _, _ = corpus_store
+    answer = rag.ask("国内出張の日当は1日あたりいくらですか？")
+    assert answer.text.strip()
+    assert "[1]" in answer.text or answer.citations
+    top = answer.citations[0]
+    assert Path(top.source).name == "expense_policy.pdf" and top.page == 3
+
+
+def test_cli_json_outputs_parse(tmp_path):
+    store = tmp_path / "store"
+    ing = run_cli("--store", str(store), "ingest", str(CORPORA), "--json", cwd=tmp_path)
+    summary = json.loads(ing.stdout)
+    assert {"files", "chunks", "embedded", "failed"} <= summary.keys() and summary["failed"] == []
+    ret = run_cli("--store", str(store), "ask", "在宅勤務手当は月額いくらですか？", "--retrieve-only", "--json",
+                  cwd=tmp_path)
+    hits = json.loads(ret.stdout)["hits"]
+    assert hits and {"source", "page", "score", "text"} <= hits[0].keys()
+    assert hits[0]["source"].endswith("work_rules.pdf") and hits[0]["page"] == 4
+    assert "在宅勤務" in ret.stdout  # Japanese is not \u-escaped
+    ask = run_cli("--store", str(store), "ask", "在宅勤務手当は月額いくらですか？", "--json", cwd=tmp_path)
+    out = json.loads(ask.stdout)
+    assert out["answer"].strip() and out["citations"]
+    assert {"n", "source", "page", "score", "text"} <= out["citations"][0].keys()
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path):
+    proc = run_cli("--store", str(tmp_path / "none"), "ask", "質問", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("ragkit: error:") and "Traceback" not in proc.stderr
+
+
+def test_help_is_fast_and_loads_no_model(tmp_path):
+    code = ("import sys, ragkit.cli\n"
+            "try:\n    ragkit.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'chromadb', 'llama_cpp', 'sentence_transformers') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+GUARD = '''
+import socket, os
+_log = os.environ["RAGKIT_NET_LOG"]
+def _refuse(*args, **kwargs):
+    with open(_log, "a") as fh:
+        fh.write(repr(args[:2]) + "\\n")
+    raise OSError("network disabled by test")
+_orig_connect = socket.socket.connect
+def _connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        _refuse(address)
+    return _orig_connect(self, address)
+socket.socket.connect = _connect
+socket.socket.connect_ex = _connect
+socket.create_connection = _refuse
+socket.getaddrinfo = _refuse
+'''
+
+
+def test_ingest_and_ask_work_with_every_connection_refused(tmp_path):
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD)
+    log = tmp_path / "net.log"
+    env = {"PYTHONPATH": str(guard), "RAGKIT_NET_LOG": str(log), "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
+    store = str(tmp_path / "store")
+    run_cli("--store", store, "ingest", str(CORPORA), cwd=tmp_path, env=env)
+    ask = run_cli("--store", store, "ask", "パスワードは何文字以上にする必要がありますか？", "--no-stream",
+                  cwd=tmp_path, env=env)
+    assert "it_security.pdf" in ask.stdout
+    assert not log.exists() or log.read_text() == "", f"connection attempts: {log.read_text()}"
+
+
+def test_example_script_runs(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "examples" / "quickstart.py"), str(tmp_path / "store")],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "expense_policy.pdf p.3" in proc.stdout
