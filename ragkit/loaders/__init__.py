@@ -1,0 +1,115 @@
+"""Find input files and load them into Documents: dispatch by suffix, one clear error per file.
+
+``discover`` turns the paths a user named into a sorted, de-duplicated file list (walking folders,
+skipping hidden entries, surviving symlink loops) plus the problems worth reporting; ``load``
+reads one file and raises ``LoadError(path, reason)`` for anything that keeps it out of the index,
+so that the caller can report it and go on with the next file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from ragkit.errors import LoadError
+from ragkit.loaders.pdf import inspect_pdf, load_pdf
+from ragkit.loaders.quality import SUSPECT_BELOW, score_text
+from ragkit.loaders.text import load_text
+from ragkit.types import Document
+
+SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
+
+__all__ = ["SUPPORTED_SUFFIXES", "SUSPECT_BELOW", "discover", "inspect_pdf", "load", "score_text"]
+
+
+def _supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def _unsupported_reason(path: Path) -> str:
+    suffix = path.suffix or "(none)"
+    return f"unsupported file type {suffix} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+
+
+def _walk(root: Path, files: list[Path], problems: list[tuple[str, str]]) -> None:
+    """Depth-first, sorted walk; follows symlinked folders once (by real path), skips hidden."""
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            continue  # a symlink loop or a second link to the same folder
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except PermissionError:
+            problems.append((str(folder), "permission denied (folder skipped)"))
+            continue
+        except FileNotFoundError:
+            problems.append((str(folder), "folder vanished"))
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(folder, entry.name)
+            try:
+                if entry.is_dir():
+                    subfolders.append(path)
+                elif entry.is_file():
+                    if _supported(path):
+                        files.append(path)
+                elif entry.is_symlink() and _supported(path):
+                    problems.append((str(path), "broken symbolic link"))
+            except OSError as exc:
+                problems.append((str(path), f"cannot read: {exc.strerror or exc}"))
+        stack.extend(reversed(subfolders))
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and folders into (supported files, problems); see the module docstring.
+
+    Problems are ``(path, reason)`` for named files that do not exist or have an unsupported
+    suffix, for unreadable folders and for broken links; other files met while walking a folder
+    are skipped silently. The file list is sorted per folder and holds each real file once.
+    """
+    files: list[Path] = []
+    problems: list[tuple[str, str]] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            _walk(path, files, problems)
+        elif path.is_file():
+            if _supported(path):
+                files.append(path)
+            else:
+                problems.append((str(path), _unsupported_reason(path)))
+        elif path.is_symlink():
+            problems.append((str(path), "broken symbolic link"))
+        else:
+            problems.append((str(path), "no such file or directory"))
+    unique: dict[str, Path] = {}
+    for f in files:  # the same file reached twice (named twice, or via a link) is loaded once
+        unique.setdefault(os.path.realpath(f), f)
+    return list(unique.values()), problems
+
+
+def load(path: Path, pdf_password: str | None = None) -> list[Document]:
+    """Load one file into Documents (PDF: one per page; text: one); raises LoadError."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(str(path), _unsupported_reason(path))
+    try:
+        if suffix == ".pdf":
+            return load_pdf(path, pdf_password=pdf_password)
+        return load_text(path)
+    except FileNotFoundError:
+        raise LoadError(str(path), "file vanished") from None
+    except PermissionError:
+        raise LoadError(str(path), "permission denied") from None
+    except IsADirectoryError:
+        raise LoadError(str(path), "is a folder, not a file") from None
+    except OSError as exc:
+        raise LoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None

@@ -1,0 +1,111 @@
+"""Plain-text and Markdown files: encoding detection and one Document per file.
+
+Japanese text files come in UTF-8 (with or without a BOM), CP932 (Windows Shift_JIS) and EUC-JP.
+Strict decoding alone separates UTF-8 from the legacy codes (legacy Japanese bytes are almost never
+valid UTF-8), but some byte strings decode both as CP932 and as EUC-JP; there the decoding that
+looks most like Japanese wins (share of hiragana, katakana, common kanji and ASCII versus half-width
+katakana and rare characters — EUC-JP read as CP932 turns into half-width katakana).
+
+Line handling differs by type, on purpose:
+* ``.txt`` is normalised with line joining (``normalize(text)``): plain text files are often
+  hard-wrapped, and a break inside a Japanese sentence would split words for the tokenizer.
+* ``.md``/``.markdown``: prose blocks are joined the same way (Markdown renders a single newline
+  as a space anyway), but fenced code blocks and table rows keep their line structure
+  (``normalize(block, join=False)``), because there the newline is the meaning.
+"""
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from ragkit.errors import LoadError
+from ragkit.text.normalize import normalize
+from ragkit.types import Document
+
+LEGACY_ENCODINGS = ("cp932", "euc_jp")
+_TRIED = "utf-8, cp932, euc-jp"
+_ALLOWED_CONTROLS = set(b"\t\n\r\x0c\x1b")
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """NUL bytes, or more than 10% control bytes, in the first 64 KiB."""
+    head = raw[:65536]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 0x20 and b not in _ALLOWED_CONTROLS)
+    return controls > 0.1 * len(head)
+
+
+def _plausibility(text: str) -> float:
+    """How Japanese/English-like a decoding is: common characters minus rare ones, per char."""
+    good = rare = 0
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x80 or 0x3040 <= cp <= 0x30FF or 0x3000 <= cp <= 0x303F or 0x4E00 <= cp <= 0x9FFF:
+            good += 1
+        elif 0xFF01 <= cp <= 0xFF5E:  # full-width ASCII: common in Japanese text
+            good += 1
+        else:
+            rare += 1  # half-width katakana, symbols, rare ideographs, PUA
+    return (good - rare) / max(1, len(text))
+
+
+def decode_bytes(raw: bytes) -> tuple[str, str]:
+    """Decode Japanese/English text bytes; returns (text, encoding). Raises ValueError."""
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(enc), enc
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = []
+    for enc in LEGACY_ENCODINGS:
+        try:
+            candidates.append((raw.decode(enc), enc))
+        except UnicodeDecodeError:
+            continue
+    if not candidates:
+        raise ValueError(f"cannot decode text (tried {_TRIED})")
+    # max() keeps the first of equal scores, so CP932 (the commoner one) wins ties
+    return max(candidates, key=lambda c: _plausibility(c[0]))
+
+
+def _normalize_markdown(text: str) -> str:
+    """Join prose lines; keep fenced code and table rows line by line."""
+    blocks: list[tuple[bool, list[str]]] = []  # (keep_lines, lines)
+    in_fence = False
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        stripped = line.strip()
+        fence = stripped.startswith("```") or stripped.startswith("~~~")
+        keep = in_fence or fence or stripped.startswith("|")
+        if fence:
+            in_fence = not in_fence
+        if blocks and blocks[-1][0] == keep:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((keep, [line]))
+    parts = [normalize("\n".join(lines), join=not keep) for keep, lines in blocks]
+    return "\n\n".join(p for p in parts if p)
+
+
+def load_text(path: Path) -> list[Document]:
+    """Read a .txt/.md file as one Document (page None); LoadError with the reason if unreadable."""
+    raw = path.read_bytes()
+    if not raw:
+        raise LoadError(str(path), "empty file")
+    is_utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not is_utf16 and _looks_binary(raw):
+        raise LoadError(str(path), "binary file, not text")
+    try:
+        text, encoding = decode_bytes(raw)
+    except ValueError as exc:
+        raise LoadError(str(path), str(exc)) from None
+    if path.suffix.lower() in (".md", ".markdown"):
+        text = _normalize_markdown(text)
+    else:
+        text = normalize(text)
+    if not text.strip():
+        raise LoadError(str(path), "empty file (only whitespace)")
+    return [Document(source=str(path), text=text, page=None, extractor=f"text:{encoding}")]
