@@ -22,8 +22,10 @@ _CJK_RANGES = (
     (0x20000, 0x2FA1F),
 )
 _SENTENCE_END = set("。！？!?」』）)】")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+•・■□◆◇○●※#>]|\d+[.)．、]|[（(]\d+[)）]|第\d+[条章節項])")
+LIST_MARKER = re.compile(r"^\s*(?:[-*+•・■□◆◇○●※#>]|\d+[.)．、]|[（(]\d+[)）]|第\d+[条章節項])")
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
+# C0/C1 control characters except tab and newline (NFKC keeps them; they only confuse search)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def is_cjk(ch: str) -> bool:
@@ -36,7 +38,7 @@ def _joiner(prev: str, nxt: str) -> str | None:
     """How to join two lines, or None to keep the line break."""
     if not prev or not nxt:
         return None
-    if _LIST_MARKER.match(nxt):
+    if LIST_MARKER.match(nxt):
         return None
     a, b = prev[-1], nxt[0]
     if a in _SENTENCE_END and is_cjk(a):
@@ -73,7 +75,7 @@ def normalize(text: str, join: bool = True) -> str:
     """NFKC, unified newlines, collapsed spaces and (optionally) wrapped lines joined."""
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0c", "\n\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = _CONTROLS.sub("", text)
     text = "\n".join(_SPACES.sub(" ", ln).strip() for ln in text.split("\n"))
     if join:
         text = join_lines(text)
