@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
@@ -236,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # pypdf reports recoverable oddities of real-world PDFs as warnings; the loaders already
+    # score each page's text and report bad pages, so keep the terminal for ragkit's own messages
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
