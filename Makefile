@@ -7,8 +7,12 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 # llama.cpp compiles from source; a -march=native build emits AMX instructions that trap in some
 # VMs (SIGILL), and a native build is not portable to another machine anyway: target AVX2.
-LLAMA_CPP ?= llama-cpp-python==0.3.36
+LLAMA_VERSION ?= 0.3.36
+LLAMA_CPP ?= llama-cpp-python==$(LLAMA_VERSION)
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# The wheel is built once per machine into a folder named by its build flavour (pip's own cache
+# ignores CMAKE_ARGS, so it could hand back a wheel built with other flags).
+LLAMA_WHEELS ?= $(HOME)/.cache/ragkit/wheels/llama-avx2
 STAMP  := $(VENV)/.installed
 DEMO_STORE ?= .ragkit-demo
 DEMO_QUESTION ?= 国内出張の日当は1日あたりいくらですか？
@@ -19,7 +23,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q "$(LLAMA_CPP)"
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel -q --no-deps --no-cache-dir \
+	    -w $(LLAMA_WHEELS) "$(LLAMA_CPP)"
+	$(BIN)/python -m pip install -q $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -43,3 +50,7 @@ bundle: install
 bundle-test: install
 	@ls dist/ragkit-offline-*.tar >/dev/null 2>&1 || $(MAKE) bundle
 	RAGKIT_BUNDLE_TEST=required $(BIN)/python -m pytest -q tests/test_bundle.py
+
+# Benchmarks (bench/README.md): ~25 min on 2 cores; writes bench/results.json.
+bench: install
+	bash bench/run.sh

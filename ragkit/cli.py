@@ -100,10 +100,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _print_json(answer.to_json())
         return 0
     if stream:
-        print()
-        if "".join(streamed).strip() != answer.text.strip():
-            # citations were added or renumbered after generation: show the final form
-            print(f"\n{answer.text}")
+        shown, final = "".join(streamed).strip(), answer.text.strip()
+        if final.startswith(shown):
+            print(final[len(shown):])  # the citation markers added after generation
+        else:
+            print(f"\n\n{final}")  # citations renumbered or text trimmed: show the final form
     else:
         print(answer.text)
     print("\nSources:")
@@ -114,7 +115,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    records = _rag(args).sources()
+    rag = _rag(args)
+    if args.pages:
+        pages = rag.store().catalog.pages()
+        if args.json:
+            _print_json(pages)
+        else:
+            for p in pages:
+                quality = "-" if p["quality"] is None else f"{p['quality']:.2f}"
+                print(f"{p['source']}{_fmt_page(p['page'])}  extractor={p['extractor']} quality={quality} "
+                      f"chunks={p['chunks']}")
+        return 0
+    records = rag.sources()
     if args.json:
         _print_json([r.to_json() for r in records])
     else:
@@ -196,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("sources", help="list what is in the store")
+    s.add_argument("--pages", action="store_true", help="one line per page: extractor and quality score")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sources)
 

@@ -147,6 +147,13 @@ class Catalog:
             "WHERE lexical MATCH ? ORDER BY s LIMIT ?", (expr, k))
         return [(cid, -float(score)) for cid, score in rows]
 
+    def pages(self) -> list[dict]:
+        """Per indexed page: which extractor produced its text and the page's quality score."""
+        rows = self.db.execute(
+            "SELECT source, page, extractor, min(quality), count(*) FROM chunks "
+            "GROUP BY source, page ORDER BY source, page")
+        return [{"source": r[0], "page": r[1], "extractor": r[2], "quality": r[3], "chunks": r[4]} for r in rows]
+
     def count_chunks(self) -> int:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from pathlib import Path
 from typing import Sequence
@@ -27,7 +28,12 @@ class Embedder:
             raise ModelNotFound(
                 f"{model_path}: not a sentence-transformers model folder (no config.json/modules.json); "
                 "set embed.model_path to a local model folder")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI
 
         self.path = model_path
         self.batch_size = batch_size
