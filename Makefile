@@ -45,7 +45,7 @@ clean:
 # Air-gapped bundle: one dist/ragkit-offline-*.tar (see scripts/INSTALL.md); bundle-test installs
 # it in a temporary directory and runs ingest + ask with the network cut (unshare -n).
 bundle: install
-	PYTHON=$(BIN)/python bash scripts/build_bundle.sh
+	PYTHON=$(BIN)/python LLAMA_WHEELS=$(LLAMA_WHEELS) bash scripts/build_bundle.sh
 
 bundle-test: install
 	@ls dist/ragkit-offline-*.tar >/dev/null 2>&1 || $(MAKE) bundle

