@@ -1,0 +1,155 @@
+"""Answer a question from retrieved chunks with a local GGUF model (llama-cpp-python).
+
+``Generator`` wraps one loaded model: its metadata, the prompt profile chosen from it, token
+counting and greedy streaming. ``generate_answer`` is the reader step of the pipeline: fit the
+sources into the context window, prompt, stream, attach checked citations. llama_cpp is imported
+only when a model is loaded, so ``import ragkit`` and ``ragkit --help`` stay fast.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ragkit.citations import attach_citations
+from ragkit.errors import GenerationError
+from ragkit.prompts import PromptProfile, build_prompt, choose_profile, question_language
+from ragkit.types import Answer, Hit
+
+NOT_FOUND = {"ja": "資料からは分かりませんでした。", "en": "The documents do not say."}
+_MARGIN_TOKENS = 8  # slack for tokenisation differences at the seams of the prompt
+
+
+def summarize_metadata(raw: dict, bos_token: str = "", eos_token: str = "") -> dict:
+    """The GGUF metadata that prompt choice needs, from llama.cpp's flat ``key -> str`` dict."""
+    arch = raw.get("general.architecture", "")
+    ctx = raw.get(f"{arch}.context_length")
+    template = raw.get("tokenizer.chat_template") or None
+    return {
+        "architecture": arch,
+        "name": raw.get("general.name", ""),
+        "context_length": int(ctx) if ctx else None,
+        "chat_template": template,
+        "has_chat_template": template is not None,
+        "bos_token": bos_token,
+        "eos_token": eos_token,
+    }
+
+
+class Generator:
+    """One loaded GGUF model, greedy (temperature 0) and seeded so answers are reproducible."""
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int | None = None,
+                 prompt_format: str = "auto", seed: int = 0):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise GenerationError("llama-cpp-python is not installed; pip install llama-cpp-python") from exc
+        self.model_path = Path(model_path)
+        self.seed = seed
+        try:
+            self.llm = Llama(model_path=str(self.model_path), n_ctx=n_ctx, seed=seed, verbose=False,
+                             n_threads=n_threads or os.cpu_count() or 1)
+        except (ValueError, RuntimeError) as exc:
+            raise GenerationError(f"cannot load the language model {self.model_path}: {exc}; "
+                                  "check that it is a complete GGUF file this llama.cpp supports") from exc
+        self.metadata = summarize_metadata(self.llm.metadata, self._token_text(self.llm.token_bos()),
+                                           self._token_text(self.llm.token_eos()))
+        try:
+            self.profile: PromptProfile = choose_profile(self.metadata, prompt_format)
+        except ValueError as exc:
+            raise GenerationError(f"{self.model_path}: {exc}") from exc
+        self.n_ctx = self.llm.n_ctx()
+        self.last_finish_reason: str | None = None
+        self.last_token_count = 0
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of a prompt, BOS included once even when the text itself starts with it."""
+        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        bos = self.llm.token_bos()
+        if len(tokens) > 1 and tokens[0] == tokens[1] == bos:
+            tokens = tokens[1:]
+        return tokens
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens in ``text`` (no BOS)."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        """The longest prefix of ``text`` that fits in ``max_tokens`` tokens."""
+        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        if len(tokens) <= max_tokens:
+            return text
+        return self.llm.detokenize(tokens[:max(0, max_tokens)]).decode("utf-8", errors="ignore")
+
+    def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
+        """Yield the answer piece by piece (greedy); stops at EOS, a stop string or ``max_tokens``.
+
+        After the iterator ends, ``last_finish_reason`` is ``"stop"`` or ``"length"`` and
+        ``last_token_count`` the number of tokens in the generated text.
+        """
+        tokens = self.tokenize(prompt)
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise GenerationError(f"prompt of {len(tokens)} tokens + {max_tokens} answer tokens exceeds "
+                                  f"the context window n_ctx={self.n_ctx}; lower k or raise llm.n_ctx")
+        self.last_finish_reason, self.last_token_count = None, 0
+        self.llm.reset()
+        chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
+                                            repeat_penalty=1.0, seed=self.seed, stop=stop or [],
+                                            stream=True)
+        pieces = []
+        for chunk in chunks:
+            choice = chunk["choices"][0]
+            if choice.get("finish_reason"):
+                self.last_finish_reason = choice["finish_reason"]
+            if choice.get("text"):
+                pieces.append(choice["text"])
+                yield choice["text"]
+        self.last_token_count = self.count_tokens("".join(pieces))
+
+
+def fit_sources(generator: Generator, question: str, texts: list[str], lang: str,
+                answer_tokens: int) -> list[str]:
+    """As many source texts (best first) as fit in ``n_ctx`` minus the answer and the prompt frame;
+    the first one is cut to fit rather than dropped."""
+    frame = generator.count_tokens(build_prompt(generator.profile, question, [], lang))
+    room = generator.n_ctx - answer_tokens - frame - _MARGIN_TOKENS - 1
+    fitted: list[str] = []
+    for i, text in enumerate(texts, 1):
+        cost = generator.count_tokens(f"[{i}] {text.strip()}\n\n")
+        if cost <= room:
+            fitted.append(text)
+            room -= cost
+            continue
+        if not fitted and room > 16:
+            fitted.append(generator.truncate(text.strip(), room - 8))
+        break
+    return fitted
+
+
+def generate_answer(generator: Generator, question: str, hits: list[Hit],
+                    on_token: Callable[[str], None] | None = None,
+                    max_answer_tokens: int | None = None) -> Answer:
+    """Answer ``question`` from ``hits`` with numbered, checked citations.
+
+    ``on_token`` receives the raw pieces as they stream (for the CLI); the returned ``Answer.text``
+    is the final text, whose markers may be renumbered or added by ``attach_citations``.
+    """
+    lang = question_language(question)
+    if not hits:
+        return Answer(question=question, text=NOT_FOUND[lang], hits=[], abstained=True)
+    budget = max_answer_tokens or generator.profile.answer_tokens
+    sources = fit_sources(generator, question, [h.chunk.text for h in hits], lang, budget)
+    prompt = build_prompt(generator.profile, question, sources, lang)
+    pieces = []
+    for piece in generator.stream(prompt, budget, list(generator.profile.stop)):
+        pieces.append(piece)
+        if on_token is not None:
+            on_token(piece)
+    text, citations = attach_citations("".join(pieces), hits[:len(sources)])
+    return Answer(question=question, text=text, citations=citations, hits=list(hits))
