@@ -4,6 +4,13 @@ Hybrid fuses the two ranked lists with weighted reciprocal-rank fusion. The dens
 follows how well the embedding model's vocabulary covers the question (``Embedder.coverage``):
 the bundled English MiniLM turns Japanese into single characters and ``[UNK]``, so on a Japanese
 question its ranking is mostly noise and lexical BM25 over MeCab tokens should lead.
+
+Measured with ``ragkit eval`` on the shared QA sets (JSQuAD ja_dev, JaQuAD, XQuAD en): equal-weight
+RRF helps English (R@1 0.942 lexical, 0.904 dense, 0.958 fused) and any dense weight hurts Japanese
+with MiniLM. Japanese questions that mix in Latin words reach coverage 0.5 at most, and even a weight
+of coverage² cost recall there, so the weight ramps from 0 at half coverage to 1 at full coverage.
+Score fusion (min-max or z-scored BM25 + cosine), RRF k from 2 to 100 and candidate depths from 10
+to 60 measured no better than RRF k=60 with this ramp.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 RRF_K = 60
+COVERAGE_FLOOR = 0.5  # below this share of readable word pieces the embedder is not trusted at all
 
 
 def candidates(k: int) -> int:
@@ -26,10 +34,12 @@ def candidates(k: int) -> int:
 
 
 def dense_weight_for(coverage: float, setting: str | float = "auto") -> float:
-    """Weight of the dense side: fixed when configured, else grows with vocabulary coverage."""
+    """Weight of the dense side: fixed when configured, else 0 up to ``COVERAGE_FLOOR`` coverage,
+    rising linearly to 1 at full coverage."""
     if setting != "auto":
         return float(setting)
-    return max(0.0, min(1.0, coverage)) ** 2
+    coverage = max(0.0, min(1.0, coverage))
+    return max(0.0, (coverage - COVERAGE_FLOOR) / (1.0 - COVERAGE_FLOOR))
 
 
 def rrf_fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]],

@@ -28,10 +28,25 @@ def test_low_dense_weight_cannot_overturn_a_clear_lexical_winner():
     assert ids(rrf_fuse(dense, lexical, dense_weight=0.1))[0] == "gold"
 
 
-@pytest.mark.parametrize("coverage, expected", [(0.0, 0.0), (1.0, 1.0), (0.5, 0.25), (1.7, 1.0)])
+@pytest.mark.parametrize("coverage, expected", [(0.0, 0.0), (0.3, 0.0), (0.5, 0.0), (0.75, 0.5), (1.0, 1.0),
+                                                (1.7, 1.0), (-0.2, 0.0)])
 def test_auto_dense_weight_follows_coverage(coverage, expected):
     assert dense_weight_for(coverage) == pytest.approx(expected)
 
 
 def test_fixed_dense_weight_overrides_coverage():
     assert dense_weight_for(0.0, "0.7") == pytest.approx(0.7)
+
+
+def test_half_covered_question_is_pure_lexical():
+    """A Japanese question with a Latin word (coverage <= 0.5) must rank exactly like BM25."""
+    dense = [("noise", 0.6), ("gold", 0.2)]
+    lexical = [("gold", 8.0), ("noise", 7.9), ("l3", 1.0)]
+    fused = rrf_fuse(dense, lexical, dense_weight=dense_weight_for(0.5))
+    assert ids(fused) == ids(lexical)
+
+
+def test_fully_covered_question_rewards_agreement_over_one_sided_lead():
+    dense = [("both", 0.8), ("d_only", 0.79)]
+    lexical = [("l_only", 9.0), ("both", 8.5)]
+    assert ids(rrf_fuse(dense, lexical, dense_weight=dense_weight_for(1.0)))[0] == "both"
