@@ -83,7 +83,7 @@ def code_fingerprint() -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256()
     for path in sorted([*(here / "text").glob("*.py"), *(here / "loaders").glob("*.py"),
-                        here / "index" / "catalog.py"]):
+                        here / "index" / "catalog.py", here / "pipeline.py"]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -225,9 +225,6 @@ def format_table(result: dict) -> str:
 
 def run_cli(args: Namespace) -> int:
     """`ragkit eval`: build (or reuse) the eval store, measure each mode, print a table or JSON."""
-    if getattr(args, "generate", False) or getattr(args, "unanswerable", False):
-        raise RagkitError("--generate is not available yet (answer metrics come with a later release); "
-                          "run `ragkit eval` without --generate/--unanswerable for retrieval metrics")
     modes = parse_modes(args.mode)
     questions = read_jsonl(args.questions, ("question", "context_id"))
     if args.limit is not None:
@@ -246,8 +243,18 @@ def run_cli(args: Namespace) -> int:
         raise ConfigError(f"{args.questions}: {len(orphans)} question(s) name a context_id missing from "
                           f"{args.corpus}, e.g. {orphans[0]!r}")
     result = evaluate_retrieval(rag, questions, modes, stems=stems)
+    answers = getattr(args, "generate", False) or getattr(args, "unanswerable", False)
+    if answers:  # --unanswerable needs the generator too: abstention is the answer step's call
+        from .answer_eval import evaluate_answers
+
+        result.update(evaluate_answers(rag, questions, read_jsonl(args.corpus, ("context_id", "context")),
+                                       unanswerable=getattr(args, "unanswerable", False), log=log))
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(format_table(result))
+        if answers:
+            from .answer_eval import format_answer_table
+
+            print(format_answer_table(result))
     return 0

@@ -71,6 +71,7 @@ class RAG:
         self._store: Store | None = None
         self._embedder: "Embedder | None" = None
         self._generator: "Generator | None" = None
+        self._store_checked = False
 
     # --- lazily built parts -------------------------------------------------------------------
     def store(self, create: bool = False) -> Store:
@@ -100,10 +101,18 @@ class RAG:
                                         prompt_format=self.settings.llm_prompt_format)
         return self._generator
 
+    def _check_store(self, store: Store) -> None:
+        if not self._store_checked:
+            store.check_built_with(self.built_with())
+            self._store_checked = True
+
     def built_with(self) -> dict:
         """The settings a store must have been built with to be searched with this RAG."""
+        from .text.japanese import TOKEN_FORM
+
         return {
             "embed_model": self.embedder.model_id,
+            "lexical_tokens": TOKEN_FORM,
             "chunk_max_tokens": min(self.settings.chunk_max_tokens, self.embedder.max_tokens),
             "chunk_overlap_sentences": self.settings.chunk_overlap_sentences,
         }
@@ -120,7 +129,6 @@ class RAG:
         report = IngestReport()
         store = self.store(create=True)
         with store.writer(self.settings.lock_timeout):
-            store.check_built_with(self.built_with())
             repaired = store.reconcile()
             if repaired["orphan_vectors_deleted"] or repaired["files_forgotten"]:
                 report.repaired = repaired
@@ -176,6 +184,9 @@ class RAG:
         if old and old.sha256 == sha:
             report.unchanged += 1
             return None
+        # The first file that needs indexing loads the embedder and checks the store was built
+        # with it; a run where nothing changed never loads a model.
+        self._check_store(store)
         documents = load(path, pdf_password=self.settings.pdf_password)
         warnings, kept = [], []
         for doc in documents:
@@ -207,12 +218,11 @@ class RAG:
         """Embed the chunks that are new, then commit file by file (see ragkit.store)."""
         fresh = [c for p in pending for c in p.chunks if c.id not in p.old_ids]
         vectors = self.embedder.embed_documents([c.text for c in fresh])
-        by_id = {c.id: i for i, c in enumerate(fresh)}
+        if fresh:
+            # step 1 for every file of the batch in one upsert: Chroma's cost is per call
+            # (~30 ms), so one call per file made writing a folder of small files slow
+            store.vectors.add([c.id for c in fresh], vectors, [c.source for c in fresh])
         for p in pending:
-            new = [c for c in p.chunks if c.id in by_id]
-            if new:
-                rows = [by_id[c.id] for c in new]
-                store.vectors.add([c.id for c in new], vectors[rows], [c.source for c in new])
             store.catalog.replace_file(p.record, p.chunks, p.tokens)
             stale = p.old_ids - {c.id for c in p.chunks}
             if stale:
@@ -230,7 +240,7 @@ class RAG:
         embedder = None
         if mode != "lexical" or store.built_with() is not None:
             embedder = self.embedder
-            store.check_built_with(self.built_with())
+            self._check_store(store)
         return retrieve(store, embedder, question, k=k or self.settings.retrieve_k, mode=mode,
                         dense_weight=self.settings.retrieve_dense_weight,
                         lexical_weight=self.settings.retrieve_lexical_weight)

@@ -129,12 +129,19 @@ def test_parse_modes():
         parse_modes("dense,bm25")
 
 
-def test_shared_ja_dev_first_30(capsys):
-    """The real dev set (cached in the default eval cache after the first run)."""
+def test_shared_ja_dev_first_30(capsys, tmp_path):
+    """The real dev set: the first 30 questions over every paragraph of their articles (158
+    paragraphs, same-article distractors included), so CI embeds a slice, not all 1,145."""
     corpus = shared_data("qa", "ja_dev_corpus.jsonl")
     questions = shared_data("qa", "ja_dev_questions.jsonl")
-    code, out = run_eval(capsys, "--corpus", str(corpus), "--questions", str(questions), "--limit", "30",
-                         "--mode", "lexical,hybrid", "--json")
+    first = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines()[:30]]
+    titles = {q["title"] for q in first}
+    rows = [line for line in corpus.read_text(encoding="utf-8").splitlines() if json.loads(line)["title"] in titles]
+    (tmp_path / "c.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in first) + "\n",
+                                      encoding="utf-8")
+    code, out = run_eval(capsys, "--corpus", str(tmp_path / "c.jsonl"), "--questions", str(tmp_path / "q.jsonl"),
+                         "--cache", str(tmp_path / "cache"), "--mode", "lexical,hybrid", "--json")
     assert code == 0
     modes = json.loads(out)["modes"]
     assert modes["lexical"]["n"] == 30
