@@ -1,0 +1,85 @@
+"""Ingest throughput on ja_dev: ragkit vs raw `SentenceTransformer.encode` vs LlamaIndex, one run.
+
+    .venv/bin/python bench/ingest.py
+
+Writes the shared ja_dev corpus as one .txt per paragraph, then runs three child processes in turn
+(each its own peak RSS, model load untimed): ragkit ``RAG.ingest`` with stage timings, raw encode of
+exactly the texts ragkit embedded (same model, batch 32), and LlamaIndex in bench/.venv-llamaindex
+(installed on first use). Saves the raw vectors as the vector pool for bench/scale.py.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import BENCH, MAIN_PY, WORK, run_child, table, update_results, write_ja_dev  # noqa: E402
+
+LI_VENV = BENCH / ".venv-llamaindex"
+LI_PACKAGES = ["llama-index-core", "llama-index-vector-stores-chroma", "llama-index-embeddings-huggingface",
+               "llama-index-readers-file"]
+POOL = WORK / "pool_vectors.npy"
+
+
+def ensure_llamaindex() -> Path:
+    """bench/.venv-llamaindex with the CPU torch wheel first, then LlamaIndex (PyPI)."""
+    py = LI_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(LI_VENV)], check=True)
+    probe = [str(py), "-c", "import llama_index.core, llama_index.vector_stores.chroma, llama_index.embeddings.huggingface"]
+    if subprocess.run(probe, capture_output=True).returncode != 0:
+        pip = [str(py), "-m", "pip", "install", "-q"]
+        subprocess.run(pip + ["torch==2.13.0"], check=True)
+        subprocess.run(pip + LI_PACKAGES, check=True)
+    return py
+
+
+def model_dir() -> str:
+    from ragkit.models import resolve_embedder
+
+    return str(resolve_embedder(None))
+
+
+def main() -> dict:
+    docs, root = WORK / "ja_dev_docs", WORK / "ingest"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    n_files = write_ja_dev(docs)
+    texts = root / "texts.json"
+    model = model_dir()
+    li_py = ensure_llamaindex()
+
+    rk, rk_rss = run_child([str(MAIN_PY), "bench/ingest_child.py", str(docs), str(root / "store"),
+                            "--texts", str(texts)])
+    raw, raw_rss = run_child([str(MAIN_PY), "bench/raw_embed_child.py", str(texts), model, "--save", str(POOL)])
+    li, li_rss = run_child([str(li_py), "bench/llamaindex_child.py", str(docs), str(root / "li"), model])
+
+    rows = [
+        ["ragkit RAG.ingest", rk["chunks"], rk["wall_s"], rk["chunks_per_s"], round(rk_rss)],
+        ["raw ST.encode (same texts)", raw["texts"], raw["wall_s"], raw["chunks_per_s"], round(raw_rss)],
+        ["LlamaIndex", li["chunks"], li["wall_s"], li["chunks_per_s"], round(li_rss)],
+    ]
+    print(f"\nIngest of ja_dev ({n_files} files), model load excluded")
+    print(table(["pipeline", "chunks", "wall s", "chunks/s", "peak RSS MiB"], rows))
+    print("\nragkit time per stage")
+    print(table(["stage", "seconds", "share"],
+                [[k, rk["stages_s"][k], rk["stage_share"][k]] for k in rk["stages_s"]]))
+    over_raw = rk["wall_s"] / raw["wall_s"]
+    # LlamaIndex cuts a different number of chunks: compare wall time on the same corpus
+    over_li = rk["wall_s"] / li["wall_s"]
+    print(f"\ningest_over_raw_embed = {over_raw:.3f} (target <= 1.25)")
+    print(f"ingest_over_llamaindex = {over_li:.3f} (target <= 0.8)")
+    return update_results({
+        "ingest_over_raw_embed": round(over_raw, 3),
+        "ingest_over_llamaindex": round(over_li, 3),
+        "ingest_ja_dev": {"files": n_files, "ragkit": dict(rk, peak_rss_mb=round(rk_rss, 1)),
+                          "raw_encode": dict(raw, peak_rss_mb=round(raw_rss, 1)),
+                          "llamaindex": dict(li, peak_rss_mb=round(li_rss, 1))},
+    })
+
+
+if __name__ == "__main__":
+    main()
