@@ -216,9 +216,11 @@ class RAG:
 
     def _write(self, store: Store, pending: list[_Prepared], report: IngestReport) -> None:
         """Embed the chunks that are new, then commit file by file (see ragkit.store)."""
+        if not pending:
+            return
         fresh = [c for p in pending for c in p.chunks if c.id not in p.old_ids]
-        vectors = self.embedder.embed_documents([c.text for c in fresh])
         if fresh:
+            vectors = self.embedder.embed_documents([c.text for c in fresh])
             # step 1 for every file of the batch in one upsert: Chroma's cost is per call
             # (~30 ms), so one call per file made writing a folder of small files slow
             store.vectors.add([c.id for c in fresh], vectors, [c.source for c in fresh])

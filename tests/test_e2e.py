@@ -60,6 +60,20 @@ def test_reingest_unchanged_embeds_nothing(corpus_store):
     assert again.embedded == 0 and again.unchanged == again.files and again.chunks == 0
 
 
+def test_reingest_unchanged_loads_no_model(corpus_store):
+    from ragkit.pipeline import RAG
+
+    _, _, root = corpus_store
+    fresh = RAG(store=root / "store")
+    os.chdir(root)
+    try:
+        report = fresh.ingest(["corpora"])
+    finally:
+        os.chdir(REPO)
+    assert report.embedded == 0 and report.unchanged == report.files
+    assert fresh._embedder is None  # nightly re-ingest of an unchanged folder stays cheap
+
+
 def test_ask_gives_a_cited_answer_with_page(corpus_store):
     rag, _, _ = corpus_store
     answer = rag.ask("国内出張の日当は1日あたりいくらですか？")
