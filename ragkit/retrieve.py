@@ -14,6 +14,7 @@ to 60 measured no better than RRF k=60 with this ramp.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from .text.japanese import query_tokens
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 RRF_K = 60
+_LEXICAL_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-bm25")
 COVERAGE_FLOOR = 0.5  # below this share of readable word pieces the embedder is not trusted at all
 
 
@@ -65,12 +67,17 @@ def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int 
     n = candidates(k)
     dense: list[tuple[str, float]] = []
     lexical: list[tuple[str, float]] = []
+    pending = None
+    if mode in ("lexical", "hybrid"):
+        # BM25 runs in SQLite, which releases the GIL: in hybrid mode it overlaps with the
+        # question's embedding and the Chroma query instead of adding to them
+        pending = _LEXICAL_POOL.submit(store.catalog.lexical_search, query_tokens(question), n)
     if mode in ("dense", "hybrid"):
         if embedder is None:
             raise ValueError("dense retrieval needs an embedder")
         dense = store.vectors.query(embedder.embed_query(question), n)
-    if mode in ("lexical", "hybrid"):
-        lexical = store.catalog.lexical_search(query_tokens(question), n)
+    if pending is not None:
+        lexical = pending.result()
     if mode == "dense":
         ranked = dense
     elif mode == "lexical":

@@ -2,7 +2,7 @@
 that keep them agreeing.
 
 Per-file write protocol (crash-safe at every step):
-1. upsert the file's new vectors into Chroma;
+1. upsert the new vectors of the batch (one or more files) into Chroma;
 2. one SQLite transaction replaces the file's chunks, lexical rows and manifest entry;
 3. delete the file's old vectors that are no longer used.
 A kill between steps leaves only *extra* vectors (not in the catalog) or, if Chroma lost writes,
