@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import importlib.metadata as md
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
+from .types import file_sha256
 from .models import EMBEDDER_PACKAGE, GEMMA_PACKAGE, default_data_dir, set_offline_env
 
 VERSION_PACKAGES = ("torch", "sentence-transformers", "transformers", "chromadb", "llama-cpp-python",
@@ -46,14 +46,6 @@ class Check:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def package_versions() -> dict[str, str | None]:
     """Installed versions of the packages ragkit runs on (None = not installed); imports nothing."""
     found: dict[str, str | None] = {"python": platform.python_version(), "ragkit": __version__}
@@ -115,7 +107,7 @@ def verify_record(dist_name: str, under: str = "") -> list[str]:
         if not path.is_file():
             bad.append(f"{path} (missing)")
             continue
-        digest = base64.urlsafe_b64encode(bytes.fromhex(_sha256(path))).rstrip(b"=").decode()
+        digest = base64.urlsafe_b64encode(bytes.fromhex(file_sha256(path))).rstrip(b"=").decode()
         if digest != entry.hash.value:
             bad.append(str(path))
     return bad
@@ -224,7 +216,7 @@ def check_llm(settings) -> Check:
         target = data_dir / "models" / package.MODEL_NAME
         info = {"bundled": True, "expected_sha256": package.EXPECTED_SHA256}
         if target.is_file():
-            actual = _sha256(target)
+            actual = file_sha256(target)
             info["sha256"] = actual
             if actual != package.EXPECTED_SHA256:
                 return Check("llm", False, f"{target}: sha256 mismatch (got {actual[:16]}…, expected "
@@ -250,7 +242,7 @@ def check_llm(settings) -> Check:
     if expected is None:
         note = f"no recorded sha256 (write `sha256sum` output to {model.name}.sha256 to have it checked)"
     else:
-        actual = _sha256(model)
+        actual = file_sha256(model)
         info.update(sha256=actual, expected_sha256=expected)
         if actual != expected:
             return Check("llm", False, f"{model}: sha256 mismatch with {model.name}.sha256 (got "

