@@ -107,9 +107,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"\n\n{final}")  # citations renumbered or text trimmed: show the final form
     else:
         print(answer.text)
-    print("\nSources:")
+    if answer.citations:
+        print("\nClosest sources (they do not answer it):" if answer.abstained else "\nSources:")
     for c in answer.citations:
-        flag = "" if c.supported in (None, True) else "  (not verified)"
+        flag = "" if answer.abstained or c.supported in (None, True) else "  (not verified)"
         print(f"[{c.n}] {c.source}{_fmt_page(c.page)}{flag}")
     return 0
 

@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ragkit.abstain import MIN_EVIDENCE, by_evidence, closest_sources, should_abstain
 from ragkit.citations import attach_citations
 from ragkit.errors import GenerationError
+from ragkit.extractive import SpanConstraint, is_content_token
 from ragkit.prompts import PromptProfile, build_prompt, choose_profile, question_language
 from ragkit.types import Answer, Hit
 
@@ -36,6 +38,20 @@ def summarize_metadata(raw: dict, bos_token: str = "", eos_token: str = "") -> d
     }
 
 
+_LOG_CALLBACK = None  # kept referenced: llama.cpp calls it from C for the life of the process
+
+
+def _silence_llama_log() -> None:
+    """llama.cpp logs some load messages even with verbose=False; keep the terminal for answers
+    (load failures still raise with their reason)."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is None:
+        import llama_cpp
+
+        _LOG_CALLBACK = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        llama_cpp.llama_log_set(_LOG_CALLBACK, None)
+
+
 class Generator:
     """One loaded GGUF model, greedy (temperature 0) and seeded so answers are reproducible."""
 
@@ -47,6 +63,7 @@ class Generator:
             raise GenerationError("llama-cpp-python is not installed; pip install llama-cpp-python") from exc
         self.model_path = Path(model_path)
         self.seed = seed
+        _silence_llama_log()
         try:
             self.llm = Llama(model_path=str(self.model_path), n_ctx=n_ctx, seed=seed, verbose=False,
                              n_threads=n_threads or os.cpu_count() or 1)
@@ -62,6 +79,8 @@ class Generator:
         self.n_ctx = self.llm.n_ctx()
         self.last_finish_reason: str | None = None
         self.last_token_count = 0
+        self.last_processor: object | None = None
+        self._content_token: dict[int, bool] = {}
 
     def _token_text(self, token: int) -> str:
         if token < 0:
@@ -76,6 +95,20 @@ class Generator:
             tokens = tokens[1:]
         return tokens
 
+    def span_constraint(self, sources: list[str]) -> Callable[[list[int]], SpanConstraint]:
+        """A ``constrain`` for ``stream``: the answer must copy a token span of one of ``sources``
+        and ends at a newline or EOS."""
+        source_tokens = [self.llm.tokenize(s.strip().encode("utf-8"), add_bos=False, special=False)
+                         for s in sources]
+        stops = [*self.llm.tokenize(b"\n", add_bos=False, special=False), self.llm.token_eos()]
+
+        def first_ok(token: int) -> bool:
+            if token not in self._content_token:
+                self._content_token[token] = is_content_token(self._token_text(token))
+            return self._content_token[token]
+
+        return lambda prompt: SpanConstraint(source_tokens, len(prompt), stops, first_ok)
+
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in ``text`` (no BOS)."""
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -87,8 +120,12 @@ class Generator:
             return text
         return self.llm.detokenize(tokens[:max(0, max_tokens)]).decode("utf-8", errors="ignore")
 
-    def stream(self, prompt: str, max_tokens: int, stop: list[str]) -> Iterator[str]:
+    def stream(self, prompt: str, max_tokens: int, stop: list[str],
+               constrain: Callable[[list[int]], object] | None = None) -> Iterator[str]:
         """Yield the answer piece by piece (greedy); stops at EOS, a stop string or ``max_tokens``.
+
+        ``constrain(prompt_tokens)`` may return a llama-cpp logits processor for this call (see
+        ``ragkit.extractive``); it is kept in ``last_processor``.
 
         After the iterator ends, ``last_finish_reason`` is ``"stop"`` or ``"length"`` and
         ``last_token_count`` the number of tokens in the generated text.
@@ -98,10 +135,12 @@ class Generator:
             raise GenerationError(f"prompt of {len(tokens)} tokens + {max_tokens} answer tokens exceeds "
                                   f"the context window n_ctx={self.n_ctx}; lower k or raise llm.n_ctx")
         self.last_finish_reason, self.last_token_count = None, 0
+        self.last_processor = constrain(tokens) if constrain is not None else None
+        extra = {"logits_processor": [self.last_processor]} if self.last_processor is not None else {}
         self.llm.reset()
         chunks = self.llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
                                             repeat_penalty=1.0, seed=self.seed, stop=stop or [],
-                                            stream=True)
+                                            stream=True, **extra)
         pieces = []
         for chunk in chunks:
             choice = chunk["choices"][0]
@@ -134,22 +173,37 @@ def fit_sources(generator: Generator, question: str, texts: list[str], lang: str
 
 def generate_answer(generator: Generator, question: str, hits: list[Hit],
                     on_token: Callable[[str], None] | None = None,
-                    max_answer_tokens: int | None = None) -> Answer:
+                    max_answer_tokens: int | None = None,
+                    min_evidence: float = MIN_EVIDENCE) -> Answer:
     """Answer ``question`` from ``hits`` with numbered, checked citations.
 
-    ``on_token`` receives the raw pieces as they stream (for the CLI); the returned ``Answer.text``
-    is the final text, whose markers may be renumbered or added by ``attach_citations``.
+    Abstains (fixed localised text, closest sources listed unsupported) when the evidence is below
+    ``min_evidence`` (``ragkit.abstain``; 0 never abstains while there are hits) or the model
+    produced nothing. An extractive profile copies a verbatim source span, cited to the best-ranked
+    source containing it. ``on_token`` receives the raw pieces as they stream (for the CLI); the
+    returned ``Answer.text`` is the final text, whose markers may be renumbered or added.
     """
     lang = question_language(question)
-    if not hits:
-        return Answer(question=question, text=NOT_FOUND[lang], hits=[], abstained=True)
-    budget = max_answer_tokens or generator.profile.answer_tokens
-    sources = fit_sources(generator, question, [h.chunk.text for h in hits], lang, budget)
-    prompt = build_prompt(generator.profile, question, sources, lang)
+    if not hits or should_abstain(question, hits, min_evidence):
+        return abstention(question, hits, lang)
+    profile = generator.profile
+    budget = max_answer_tokens or profile.answer_tokens
+    used = by_evidence(question, hits)[:profile.max_sources] if profile.max_sources else hits
+    sources = fit_sources(generator, question, [h.chunk.text for h in used], lang, budget)
+    prompt = build_prompt(profile, question, sources, lang)
+    constrain = generator.span_constraint(sources) if profile.extractive else None
     pieces = []
-    for piece in generator.stream(prompt, budget, list(generator.profile.stop)):
+    for piece in generator.stream(prompt, budget, list(profile.stop), constrain):
         pieces.append(piece)
         if on_token is not None:
             on_token(piece)
-    text, citations = attach_citations("".join(pieces), hits[:len(sources)])
+    if not "".join(pieces).strip():
+        return abstention(question, hits, lang)
+    text, citations = attach_citations("".join(pieces), used[:len(sources)])
     return Answer(question=question, text=text, citations=citations, hits=list(hits))
+
+
+def abstention(question: str, hits: list[Hit], lang: str) -> Answer:
+    """The fixed "not in the documents" answer, with the closest sources listed as unsupported."""
+    return Answer(question=question, text=NOT_FOUND[lang], citations=closest_sources(hits),
+                  hits=list(hits), abstained=True)

@@ -89,3 +89,22 @@ def test_coverage_and_snippet():
     long_text = "あ" * 500 + "目印の文はここにあります" + "い" * 500
     snip = snippet(long_text, "目印の文")
     assert len(snip) == 200 and "目印の文" in snip
+
+
+def test_verbatim_span_cites_the_best_ranked_source_containing_it():
+    # an extractive answer copied from source 2: cited to it, verified, numbered [1]
+    text, cites = attach_citations("総務部の山田さん", SOURCES)
+    assert text == "総務部の山田さん[1]"
+    assert [(c.n, c.source, c.supported) for c in cites] == [(1, "handbook.pdf", True)]
+    # the same span in two sources: the better-ranked one (first in the prompt) is cited
+    twin = [make_hit("別紙: 総務部の山田さんが窓口です。", "memo.txt", None, 0.95), *SOURCES]
+    _, cites = attach_citations("総務部の山田さん", twin)
+    assert [c.source for c in cites] == ["memo.txt"]
+
+
+def test_marker_beyond_the_prompt_sources_is_dropped_and_valid_one_kept():
+    text, cites = attach_citations("締め日は毎月25日です[2][7]。", SOURCES[:2])
+    assert "[7]" not in text and "[2]" not in text and "[1]" in text
+    assert [c.source for c in cites] == ["handbook.pdf"]
+    assert cites[0].supported is False  # the claim is about expenses, source 2 does not say it
+    assert cites[0].to_json()["supported"] is False

@@ -102,10 +102,25 @@ def test_eval_rejects_questions_about_unknown_paragraphs(qa_files, tmp_path, cap
     assert "nope" in capsys.readouterr().err
 
 
-def test_generate_is_refused_clearly(qa_files, capsys):
-    corpus, questions, cache = qa_files
-    assert main(["eval", "--corpus", str(corpus), "--questions", str(questions), "--generate"]) == 1
-    assert "--generate is not available yet" in capsys.readouterr().err
+def test_generate_json_through_the_cli(qa_files, tmp_path, capsys):
+    """`ragkit eval --generate --unanswerable --json` with the real bundled model on 2 questions."""
+    corpus, _, cache = qa_files
+    context = {c: x for c, _, x in PARAGRAPHS}
+    gold = [("q1", "富士山の標高は何メートルですか？", "ja-1", "3776メートル"),
+            ("q3", "東海道新幹線が開業したのは何年ですか？", "ja-3", "1964年")]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"id": i, "question": q, "answers": [a], "context_id": c,
+                                             "context": context[c], "title": c}, ensure_ascii=False) + "\n"
+                                 for i, q, c, a in gold), encoding="utf-8")
+    code, out = run_eval(capsys, "--corpus", str(corpus), "--questions", str(questions), "--cache", str(cache),
+                         "--mode", "lexical", "--generate", "--unanswerable", "--json")
+    assert code == 0
+    result = json.loads(out)
+    answers = result["answers"]
+    assert {"n", "exact", "f1", "reader_ceiling_f1", "naive_prompt_f1", "citation_accuracy",
+            "answer_rate"} <= answers.keys()
+    assert answers["n"] == 2 and all(0.0 <= answers[k] <= 1.0 for k in ("exact", "f1", "answer_rate"))
+    assert result["unanswerable"]["n"] == 2 and 0.0 <= result["unanswerable"]["abstention_rate"] <= 1.0
 
 
 @pytest.mark.parametrize("hits, gold, expected", [

@@ -87,3 +87,56 @@ def test_generation_is_deterministic(generator):
     first = generate_answer(generator, "VPN接続に必要なものは？", hits, max_answer_tokens=32)
     second = generate_answer(generator, "VPN接続に必要なものは？", hits, max_answer_tokens=32)
     assert first.text == second.text
+
+
+def test_extractive_answer_is_a_verbatim_source_span(generator):
+    assert generator.profile.extractive
+    source = "当社の創業者は鈴木一郎で、1987年に横浜で会社を設立した。本社は現在、川崎市にある。"
+    answer = generate_answer(generator, "当社の創業者は誰ですか？", [make_hit(source, "history.txt", None, 1.0)])
+    span = answer.text.removesuffix("[1]")
+    assert not answer.abstained and span and span in source
+    assert generator.last_processor is not None and generator.last_processor.sources_containing() == [0]
+    assert [(c.source, c.supported) for c in answer.citations] == [("history.txt", True)]
+
+
+def test_weak_evidence_abstains_and_lists_closest_sources(generator):
+    hits = [make_hit("社員証を紛失した場合は、総務部の山田さんに直ちに連絡してください。", "handbook.pdf", 7, 0.4)]
+    answer = generate_answer(generator, "経費精算の締め日は毎月何日ですか？", hits)
+    assert answer.abstained and answer.text == NOT_FOUND["ja"]
+    assert [(c.source, c.supported) for c in answer.citations] == [("handbook.pdf", False)]
+    assert answer.to_json()["abstained"] is True
+
+
+TINY_CORPUS = [
+    {"context_id": "hist-1", "title": "社史", "context": "当社は1987年に横浜で鈴木一郎が創業した。創業時の社員は5人だった。"},
+    {"context_id": "hist-2", "title": "社史", "context": "2005年に本社を川崎市に移転し、社員は300人になった。"},
+    {"context_id": "cafe-1", "title": "社員食堂", "context": "社員食堂は本館の地下一階にあり、昼食は500円で提供される。"},
+    {"context_id": "vpn-1", "title": "情報システム", "context": "VPNに接続するには二要素認証が必要で、パスワードは90日ごとに変更する。"},
+]
+TINY_QUESTIONS = [
+    {"question": "社員食堂の昼食はいくらですか？", "answers": ["500円"], "context_id": "cafe-1", "title": "社員食堂"},
+    {"question": "パスワードは何日ごとに変更しますか？", "answers": ["90日ごと", "90日"], "context_id": "vpn-1",
+     "title": "情報システム"},
+    {"question": "本社は何年に川崎市に移転しましたか？", "answers": ["2005年"], "context_id": "hist-2", "title": "社史"},
+]
+
+
+def test_small_answer_eval_run(generator, embedder, tmp_path):
+    from ragkit.answer_eval import evaluate_answers, format_answer_table
+    from ragkit.evaluate import write_docs
+    from ragkit.pipeline import RAG
+
+    questions = [{**q, "context": next(r["context"] for r in TINY_CORPUS if r["context_id"] == q["context_id"])}
+                 for q in TINY_QUESTIONS]
+    write_docs(TINY_CORPUS, tmp_path / "docs")
+    rag = RAG(store=tmp_path / "store")
+    rag._embedder, rag._generator = embedder, generator
+    rag.ingest([tmp_path / "docs"])
+    result = evaluate_answers(rag, questions, TINY_CORPUS, limit=None, unanswerable=True)
+    a, u = result["answers"], result["unanswerable"]
+    assert a["n"] == u["n"] == 3
+    assert a["answer_rate"] == 1.0 and a["citation_accuracy"] == 1.0
+    assert a["f1"] > 0.3 and a["reader_ceiling_f1"] > 0.3  # copied spans may run longer than the gold
+    assert 0.0 <= a["naive_prompt_f1"] <= 1.0 and 0.0 <= a["exact"] <= a["f1"]
+    assert u["abstention_rate"] == 1.0  # with its article gone, nothing else mentions the topic
+    assert "unanswerable" in format_answer_table(result)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragkit.prompts import build_prompt, choose_profile, question_language
+from ragkit.prompts import naive_prompt, build_prompt, choose_profile, question_language
 
 GEMMA_BASE = {"architecture": "gemma3", "name": "Gemma 3 270m", "chat_template": None,
               "bos_token": "<bos>", "eos_token": "<eos>"}
@@ -50,7 +50,7 @@ def test_template_profile_stops_at_its_turn_end():
     assert "<end_of_turn>" in profile.stop and "<eos>" in profile.stop
 
 
-@pytest.mark.parametrize("override", ["completion", "gemma", "chatml"])
+@pytest.mark.parametrize("override", ["completion-free", "gemma", "chatml"])
 @pytest.mark.parametrize("lang, question", [("ja", "締め日はいつですか？"), ("en", "When is the deadline?")])
 def test_prompt_has_numbered_sources_and_question(override, lang, question):
     prompt = build_prompt(choose_profile(GEMMA_BASE, override), question, SOURCES, lang)
@@ -89,3 +89,18 @@ def test_gguf_template_keeps_system_turn_when_allowed():
 ])
 def test_question_language(text, lang):
     assert question_language(text) == lang
+
+
+def test_base_model_profile_is_extractive_with_a_copy_instruction():
+    profile = choose_profile(GEMMA_BASE)
+    assert profile.extractive and profile.answer_tokens <= 32 and "\n" in profile.stop
+    assert not choose_profile(GEMMA_BASE, "completion-free").extractive
+    assert not choose_profile(CALM3).extractive
+    ja = build_prompt(profile, "締め日は？", SOURCES, "ja")
+    assert ja.startswith("次の資料から、質問の答えになる語句をそのまま抜き出して") and ja.endswith("答え:")
+    assert "[1]のように" not in ja  # a copied span carries no markers: the citation is computed
+    assert build_prompt(profile, "When?", SOURCES, "en").startswith("Copy the words")
+
+
+def test_naive_prompt_is_the_issue_baseline():
+    assert naive_prompt("締め日は？", " 毎月25日。 ") == "資料: 毎月25日。\n質問: 締め日は？\n答え:"

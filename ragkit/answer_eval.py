@@ -1,0 +1,120 @@
+"""`ragkit eval --generate`: answer quality, citation accuracy and abstention over a QA set.
+
+Per question (format of ../shared/data/README.md) three readers run with the same model:
+  * with retrieval: ``generate_answer`` over the top ``k`` hits, exactly as ``ragkit ask`` does;
+  * reader ceiling: the same reader given only the gold paragraph (no abstention), so retrieval
+    loss and reader loss show separately;
+  * naive prompt: ``資料: … 質問: … 答え:`` over the gold paragraph, free text to a newline.
+Answers score by exact match and character F1 after NFKC, lower-casing and removal of spaces,
+punctuation and symbols (``ragkit.citations.content_chars``); an abstention scores 0.
+
+Unanswerable set: each question again, with every paragraph of its gold *article* (same title)
+removed. Approximation: instead of re-indexing a store per article, retrieval runs on the full
+store and hits from the gold article are dropped (BM25 idf barely moves when one article of 59
+leaves, and the ranking of the remaining paragraphs is otherwise the same).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+from ragkit.citations import content_chars
+from ragkit.generate import generate_answer
+from ragkit.prompts import naive_prompt
+from ragkit.types import Chunk, Hit, chunk_id
+
+ANSWER_K = 3  # sources in the prompt: the 270M model reads 3 paragraphs well, more only costs time
+NAIVE_TOKENS = 32
+
+
+def normalize_answer(text: str) -> str:
+    """What answer metrics compare: NFKC, lower case, no spaces, punctuation, symbols or [n]."""
+    return content_chars(text)
+
+
+def exact_match(prediction: str, golds: list[str]) -> float:
+    """1.0 when the normalised prediction equals one normalised gold answer."""
+    pred = normalize_answer(prediction)
+    return float(any(pred == normalize_answer(g) for g in golds))
+
+
+def char_f1(prediction: str, golds: list[str]) -> float:
+    """Best character-multiset F1 of the normalised prediction against the gold answers."""
+    pred = Counter(normalize_answer(prediction))
+    best = 0.0
+    for gold in golds:
+        ref = Counter(normalize_answer(gold))
+        common = sum((pred & ref).values())
+        if common:
+            best = max(best, 2 * common / (sum(pred.values()) + sum(ref.values())))
+    return best
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int | None = None,
+                     unanswerable: bool = False, k: int = ANSWER_K,
+                     log: Callable[[str], None] | None = None) -> dict:
+    """Answer metrics (and, with ``unanswerable``, the abstention rate) for the first ``limit``
+    questions; ``rag`` is a RAG whose store holds ``corpus`` as written by ``ragkit.evaluate``."""
+    from ragkit.evaluate import doc_stem, paragraph_text
+
+    questions = questions[:limit] if limit else list(questions)
+    by_stem = {doc_stem(str(r["context_id"])): r for r in corpus}
+    generator = rag.generator
+
+    def row_of(hit: Hit) -> dict:
+        return by_stem.get(Path(hit.chunk.source).stem, {})
+
+    exact, f1, ceiling, naive, cited_ok, answered, abstained = [], [], [], [], [], [], []
+    started = time.perf_counter()
+    for i, q in enumerate(questions, 1):
+        golds = [str(a) for a in q["answers"]]
+        gold_id = str(q["context_id"])
+        hits = rag.retrieve(q["question"], k=k)
+        answer = generate_answer(generator, q["question"], hits)
+        answered.append(0.0 if answer.abstained else 1.0)
+        exact.append(0.0 if answer.abstained else exact_match(answer.text, golds))
+        f1.append(0.0 if answer.abstained else char_f1(answer.text, golds))
+        if not answer.abstained:
+            cited = {str(by_stem.get(Path(c.source).stem, {}).get("context_id")) for c in answer.citations}
+            cited_ok.append(float(gold_id in cited))
+        gold_text = paragraph_text({"title": q.get("title", ""), "context": q["context"]})
+        gold_hit = Hit(chunk=Chunk(id=chunk_id(gold_id, None, 0, gold_text), source=gold_id, page=None,
+                                   index=0, start=0, end=len(gold_text), text=gold_text), score=1.0)
+        ceiling.append(char_f1(generate_answer(generator, q["question"], [gold_hit], min_evidence=0.0).text,
+                               golds))
+        naive.append(char_f1("".join(generator.stream(naive_prompt(q["question"], q["context"]),
+                                                      NAIVE_TOKENS, ["\n"])), golds))
+        if unanswerable:
+            title = q.get("title")
+            others = [h for h in rag.retrieve(q["question"], k=k + 20) if row_of(h).get("title") != title][:k]
+            abstained.append(float(generate_answer(generator, q["question"], others).abstained))
+        if log and (i % 5 == 0 or i == len(questions)):
+            log(f"answers {i}/{len(questions)}: f1 {_mean(f1):.3f} ceiling {_mean(ceiling):.3f} "
+                f"naive {_mean(naive):.3f} cite {_mean(cited_ok):.3f} answered {_mean(answered):.3f}"
+                + (f" abstained {_mean(abstained):.3f}" if unanswerable else "")
+                + f" ({time.perf_counter() - started:.0f}s)")
+    result: dict = {"answers": {
+        "n": len(questions), "exact": _mean(exact), "f1": _mean(f1), "reader_ceiling_f1": _mean(ceiling),
+        "naive_prompt_f1": _mean(naive), "citation_accuracy": _mean(cited_ok),
+        "answer_rate": _mean(answered), "k": k, "seconds": round(time.perf_counter() - started, 1)}}
+    if unanswerable:
+        result["unanswerable"] = {"n": len(abstained), "abstention_rate": _mean(abstained)}
+    return result
+
+
+def format_answer_table(result: dict) -> str:
+    """Fixed-width lines for the answer metrics (and abstention, when measured)."""
+    a = result["answers"]
+    lines = [f"{'answers':<12} {'n':>5} {'EM':>6} {'F1':>6} {'ceiling':>8} {'naive':>6} {'cite':>6} {'answered':>9}",
+             f"{'':<12} {a['n']:>5} {a['exact']:>6.3f} {a['f1']:>6.3f} {a['reader_ceiling_f1']:>8.3f} "
+             f"{a['naive_prompt_f1']:>6.3f} {a['citation_accuracy']:>6.3f} {a['answer_rate']:>9.3f}"]
+    if "unanswerable" in result:
+        u = result["unanswerable"]
+        lines.append(f"{'unanswerable':<12} {u['n']:>5} abstained {u['abstention_rate']:.3f}")
+    return "\n".join(lines)
