@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .config import Settings, load_settings
-from .errors import LoadError, RagkitError
+from .errors import LoadError, RagkitError, StoreError
 from .index.catalog import FileRecord
 from .store import Store
 from .types import Answer, Chunk, Hit, file_sha256
@@ -231,7 +231,15 @@ class RAG:
         mode = mode or self.settings.retrieve_mode
         store = self.store()
         embedder = None
-        if mode != "lexical" or store.built_with() is not None:
+        if mode == "lexical":
+            # BM25 alone needs no model; only the token form must match the store's
+            from .text.japanese import TOKEN_FORM
+
+            recorded = (store.built_with() or {}).get("lexical_tokens", TOKEN_FORM)
+            if recorded != TOKEN_FORM:
+                raise StoreError(f"{store.path} was indexed with {recorded!r} lexical tokens, this ragkit uses "
+                                 f"{TOKEN_FORM!r}; re-ingest into a fresh store")
+        else:
             embedder = self.embedder
             self._check_store(store)
         return retrieve(store, embedder, question, k=k or self.settings.retrieve_k, mode=mode,

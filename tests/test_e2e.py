@@ -74,6 +74,17 @@ def test_reingest_unchanged_loads_no_model(corpus_store):
     assert fresh._embedder is None  # nightly re-ingest of an unchanged folder stays cheap
 
 
+def test_lexical_retrieval_needs_no_model(corpus_store):
+    from ragkit.pipeline import RAG
+
+    _, _, root = corpus_store
+    fresh = RAG(store=root / "store")
+    top = fresh.retrieve("暗号化USBメモリの貸出期間は最長何日ですか？", k=1, mode="lexical")[0]
+    assert Path(top.chunk.source).name == "it_security.pdf" and top.chunk.page == 3
+    assert top.dense_score is None and top.lexical_score > 0
+    assert fresh._embedder is None
+
+
 def test_ask_gives_a_cited_answer_with_page(corpus_store):
     rag, _, _ = corpus_store
     answer = rag.ask("国内出張の日当は1日あたりいくらですか？")
