@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .config import Settings, load_settings
-from .errors import LoadError, RagkitError, StoreError
+from .errors import LoadError, RagkitError
 from .index.catalog import FileRecord
 from .store import Store
 from .types import Answer, Chunk, Hit, file_sha256
@@ -235,10 +235,8 @@ class RAG:
             # BM25 alone needs no model; only the token form must match the store's
             from .text.japanese import TOKEN_FORM
 
-            recorded = (store.built_with() or {}).get("lexical_tokens", TOKEN_FORM)
-            if recorded != TOKEN_FORM:
-                raise StoreError(f"{store.path} was indexed with {recorded!r} lexical tokens, this ragkit uses "
-                                 f"{TOKEN_FORM!r}; re-ingest into a fresh store")
+            if store.built_with() is not None:
+                store.check_built_with({"lexical_tokens": TOKEN_FORM})
         else:
             embedder = self.embedder
             self._check_store(store)

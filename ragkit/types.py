@@ -35,34 +35,6 @@ class Chunk:
     extractor: str = ""
     quality: float | None = None
 
-    def metadata(self) -> dict:
-        """Flat metadata as stored beside the vector (Chroma allows no None values)."""
-        meta = {
-            "source": self.source,
-            "page": self.page if self.page is not None else 0,
-            "index": self.index,
-            "start": self.start,
-            "end": self.end,
-            "extractor": self.extractor,
-        }
-        if self.quality is not None:
-            meta["quality"] = float(self.quality)
-        return meta
-
-    @classmethod
-    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> "Chunk":
-        return cls(
-            id=chunk_id,
-            source=meta["source"],
-            page=meta.get("page") or None,
-            index=int(meta.get("index", 0)),
-            start=int(meta.get("start", 0)),
-            end=int(meta.get("end", 0)),
-            text=text,
-            extractor=meta.get("extractor", ""),
-            quality=meta.get("quality"),
-        )
-
 
 def file_sha256(path) -> str:
     """sha256 of a file's bytes, read in 1 MiB blocks (manifest entries, model checks)."""

@@ -68,9 +68,6 @@ class Catalog:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: the catalog is damaged ({exc}); remove the store and ingest again") from exc
 
-    def close(self) -> None:
-        self.db.close()
-
     # --- meta -----------------------------------------------------------------------------
     def get_meta(self) -> dict:
         return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}

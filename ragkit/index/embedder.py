@@ -1,7 +1,6 @@
 """Sentence-transformers embedder loaded from a local folder, never from a hub."""
 from __future__ import annotations
 
-import json
 import os
 import unicodedata
 from pathlib import Path
@@ -111,12 +110,3 @@ class Embedder:
 def _is_punct(s: str) -> bool:
     return all(unicodedata.category(ch).startswith(("P", "S")) for ch in s)
 
-
-def read_model_card(model_path: Path) -> dict:
-    """Small facts about an embedding folder for `ragkit doctor` (no model load)."""
-    info: dict = {"path": str(model_path), "exists": Path(model_path).is_dir()}
-    cfg = Path(model_path) / "config.json"
-    if cfg.is_file():
-        data = json.loads(cfg.read_text(encoding="utf-8"))
-        info.update({k: data.get(k) for k in ("model_type", "hidden_size", "max_position_embeddings")})
-    return info

@@ -63,6 +63,3 @@ class VectorIndex:
             if len(got) < page:
                 return out
             offset += page
-
-    def count(self) -> int:
-        return self.collection.count()
