@@ -21,6 +21,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 CONFIG_FILE = "ragkit.toml"
 MODES = ("dense", "lexical", "hybrid")
+EMBED_DTYPES = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Settings:
     store: str = ".ragkit"
     embed_model_path: str | None = None
     embed_batch_size: int = 32
+    embed_dtype: str = "auto"
     llm_model_path: str | None = None
     llm_prompt_format: str = "auto"
     llm_n_ctx: int = 4096
@@ -82,6 +84,8 @@ def _validated(settings: Settings) -> Settings:
             float(settings.retrieve_dense_weight)
         except ValueError:
             raise ConfigError("retrieve dense_weight must be 'auto' or a number") from None
+    if settings.embed_dtype not in EMBED_DTYPES:
+        raise ConfigError(f"embed dtype must be one of {', '.join(EMBED_DTYPES)}, got {settings.embed_dtype!r}")
     if settings.chunk_max_tokens < 16:
         raise ConfigError("chunk max_tokens must be at least 16")
     if settings.retrieve_k < 1:

@@ -123,8 +123,11 @@ def build_eval_rag(corpus_path: str | Path, embed_model: str | None = None, cach
     s = load_settings(config, embed_model_path=embed_model)
 
     model = str(resolve_embedder(s.embed_model_path).resolve())
+    from .index.embedder import resolve_dtype
+
     key = cache_key(corpus_path.read_bytes(), model, {"chunk_max_tokens": s.chunk_max_tokens,
-                                                      "chunk_overlap_sentences": s.chunk_overlap_sentences})
+                                                      "chunk_overlap_sentences": s.chunk_overlap_sentences,
+                                                      "embed_dtype": resolve_dtype(s.embed_dtype)})
     root = Path(cache) if cache else default_cache()
     root = root.expanduser() / key
     stems = write_docs(corpus, root / "docs")

@@ -77,7 +77,8 @@ class RAG:
             from .models import resolve_embedder
 
             self._embedder = Embedder(resolve_embedder(self.settings.embed_model_path),
-                                      batch_size=self.settings.embed_batch_size)
+                                      batch_size=self.settings.embed_batch_size,
+                                      dtype=self.settings.embed_dtype)
         return self._embedder
 
     @property
