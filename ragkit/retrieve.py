@@ -62,7 +62,8 @@ def rrf_fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]],
 
 def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int = 5, mode: str = "hybrid",
              dense_weight: str | float = "auto", lexical_weight: float = 1.0) -> list[Hit]:
-    """Top ``k`` hits for ``question``; each hit carries both sides' scores and ranks."""
+    """Top ``k`` hits for ``question``; each hit carries the scores and ranks of the sides that
+    ran (in hybrid mode the dense side does not run when its weight is 0)."""
     question = normalize(question, join=False)
     n = candidates(k)
     dense: list[tuple[str, float]] = []
@@ -72,9 +73,14 @@ def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int 
         # BM25 runs in SQLite, which releases the GIL: in hybrid mode it overlaps with the
         # question's embedding and the Chroma query instead of adding to them
         pending = _LEXICAL_POOL.submit(store.catalog.lexical_search, query_tokens(question), n)
-    if mode in ("dense", "hybrid"):
-        if embedder is None:
-            raise ValueError("dense retrieval needs an embedder")
+    weight = 1.0
+    if mode in ("dense", "hybrid") and embedder is None:
+        raise ValueError("dense retrieval needs an embedder")
+    if mode == "hybrid":
+        weight = dense_weight_for(embedder.coverage(question), dense_weight)
+    # a dense side with weight 0 cannot change the fused order (a Japanese question with the
+    # English MiniLM): skip the question's embedding and the vector query altogether
+    if mode == "dense" or (mode == "hybrid" and weight > 0):
         dense = store.vectors.query(embedder.embed_query(question), n)
     if pending is not None:
         lexical = pending.result()
@@ -83,7 +89,6 @@ def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int 
     elif mode == "lexical":
         ranked = lexical
     else:
-        weight = dense_weight_for(embedder.coverage(question), dense_weight)
         ranked = rrf_fuse(dense, lexical, weight, lexical_weight)
     ranked = ranked[:k]
     chunks = store.catalog.chunks([cid for cid, _ in ranked])

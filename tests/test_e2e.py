@@ -85,6 +85,17 @@ def test_lexical_retrieval_needs_no_model(corpus_store):
     assert fresh._embedder is None
 
 
+def test_hybrid_skips_the_dense_side_only_when_its_weight_is_zero(corpus_store, monkeypatch):
+    rag, _, _ = corpus_store
+    calls = []
+    real = rag.embedder.embed_query
+    monkeypatch.setattr(rag.embedder, "embed_query", lambda text: calls.append(text) or real(text))
+    ja = rag.retrieve("暗号化USBメモリの貸出期間は最長何日ですか？", k=3)  # MiniLM coverage ~0: weight 0
+    assert calls == [] and all(h.dense_score is None for h in ja)
+    en = rag.retrieve("How many days of paid leave do new employees get?", k=3)  # full coverage
+    assert len(calls) == 1 and any(h.dense_score is not None for h in en)
+
+
 def test_ask_gives_a_cited_answer_with_page(corpus_store):
     rag, _, _ = corpus_store
     answer = rag.ask("国内出張の日当は1日あたりいくらですか？")
