@@ -1,10 +1,10 @@
-"""Embedding speed options: sentence-transformers torch vs ONNX vs ONNX int8, with dense recall@5.
+"""Embedding speed options: torch float32 vs torch bfloat16 vs ONNX vs ONNX int8, with dense recall@5.
 
     bench/.venv-onnx/bin/python bench/embed_backends.py      (bench/run.sh creates that venv)
 
 `sentence-transformers[onnx]` does not install cleanly into the main venv (its optimum pins
 conflict with the main venv's transformers), so this runs in bench/.venv-onnx, torch included,
-so all three backends are measured side by side in one process with one library version.
+so all four backends are measured side by side in one process with one library version.
 Texts: the ja_dev paragraphs (title + text, as `ragkit eval` writes them), one vector each
 (MiniLM truncates at 256 tokens). Speed: encode all of them, batch 32, after a warm-up.
 Quality: recall@5 of the 300 ja_dev questions by cosine over those vectors (dense only).
@@ -50,8 +50,12 @@ def models(src: Path) -> dict[str, SentenceTransformer]:
         exported.save_pretrained(str(work))
         export_dynamic_quantized_onnx_model(exported, INT8_CONFIG, str(work))
     int8 = f"onnx/model_qint8_{INT8_CONFIG}.onnx"
+    import torch
+
     return {
         "torch": SentenceTransformer(str(src), device="cpu", local_files_only=True),
+        # what ragkit's embed.dtype = "auto" picks on CPUs with native bfloat16
+        "torch-bf16": SentenceTransformer(str(src), device="cpu", local_files_only=True).to(torch.bfloat16),
         "onnx": SentenceTransformer(str(work), backend="onnx", device="cpu", local_files_only=True,
                                     model_kwargs={"file_name": "onnx/model.onnx"}),
         "onnx-int8": SentenceTransformer(str(work), backend="onnx", device="cpu", local_files_only=True,

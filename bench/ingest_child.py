@@ -102,7 +102,7 @@ def main() -> None:
         "chunks_per_s": round(report.chunks / wall, 1) if wall else None,
         "stages_s": {k: round(v, 3) for k, v in spent.items()},
         "stage_share": {k: round(v / wall, 3) for k, v in spent.items()} if wall else {},
-        "pool_vectors": bool(args.pool), "batch_size": embedder.batch_size,
+        "pool_vectors": bool(args.pool), "batch_size": embedder.batch_size, "dtype": embedder.dtype,
     }))
 
 

@@ -1,11 +1,12 @@
 """Child process run in bench/.venv-llamaindex: the LlamaIndex way of ingesting the same folder.
 
-    bench/.venv-llamaindex/bin/python bench/llamaindex_child.py DOCS STORE MODEL_DIR
+    bench/.venv-llamaindex/bin/python bench/llamaindex_child.py DOCS STORE MODEL_DIR [--dtype float32]
 
 ``SimpleDirectoryReader`` → ``SentenceSplitter`` (256 tokens of the same MiniLM tokenizer, 32-token
 overlap) → ``HuggingFaceEmbedding`` (same local model, batch 32) → ``ChromaVectorStore``
 (persistent, cosine). File metadata is switched off so the embedded texts are the chunk texts
-alone, as in ragkit. The model load is not timed. Prints one JSON line.
+alone, as in ragkit. ``--dtype bfloat16`` casts the embedding model as ragkit's ``embed.dtype``
+does (LlamaIndex's default is float32). The model load is not timed. Prints one JSON line.
 """
 from __future__ import annotations
 
@@ -31,8 +32,13 @@ def main() -> None:
     ap.add_argument("docs")
     ap.add_argument("store")
     ap.add_argument("model")
+    ap.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     args = ap.parse_args()
     embed = HuggingFaceEmbedding(model_name=args.model, device="cpu", embed_batch_size=32)
+    if args.dtype != "float32":
+        import torch
+
+        embed._model.to(getattr(torch, args.dtype))
     embed.get_text_embedding("準備")  # warm-up
     tokenizer = embed._model.tokenizer
     splitter = SentenceSplitter(chunk_size=256, chunk_overlap=32,
@@ -50,7 +56,7 @@ def main() -> None:
     chunks = collection.count()
     print(json.dumps({"files": len(docs), "chunks": chunks, "wall_s": round(t2 - t0, 3),
                       "load_s": round(t1 - t0, 3), "index_s": round(t2 - t1, 3),
-                      "chunks_per_s": round(chunks / (t2 - t0), 1)}))
+                      "chunks_per_s": round(chunks / (t2 - t0), 1), "dtype": args.dtype}))
 
 
 if __name__ == "__main__":
