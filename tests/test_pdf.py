@@ -58,6 +58,25 @@ def test_vertical_novel_has_no_inter_character_spaces():
 
 
 @needs_data
+def test_vertical_novel_furigana_is_not_read_into_the_body():
+    text = "\n".join(d.text for d in _load("ja_azlayout_wagahai_61p_vertical.pdf"))
+    assert "とんと見当がつかぬ" in text and "一番獰悪な種族" in text
+    assert "けんとう" not in text and "わがはい" not in text
+
+
+def test_only_small_kana_only_lines_are_dropped_as_ruby():
+    from ragkit.loaders.extractors import drop_ruby_lines
+
+    text = "吾輩は猫である\r\nわがはい\r\n注記\r\nちいさい\r\nおおきい"
+    small = {text.index("わがはい"), text.index("注記"), text.index("ちいさい")}
+    sizes = {i: 5.0 if any(s <= i < s + 4 for s in small) else 11.0 for i in range(len(text))}
+    kept = drop_ruby_lines(text, sizes.__getitem__)
+    # small kana-only lines go; small print with kanji and full-size kana lines stay
+    assert kept == "吾輩は猫である\r\n注記\r\nおおきい"
+    assert drop_ruby_lines("本文だけ", sizes.__getitem__) == "本文だけ"
+
+
+@needs_data
 def test_scanned_pdf_has_no_text_layer():
     with pytest.raises(LoadError, match=r"no text layer \(OCR is not supported\)"):
         load(PDFS / "en_ocrmypdf_linn_scanned.pdf")

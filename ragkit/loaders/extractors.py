@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+import statistics
+from typing import Callable
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -31,6 +34,41 @@ def _text_objects(page, textpage) -> tuple[int, int]:
             # the size in bytes of the object's UTF-16 text, terminator included
             unmapped += pdfium_c.FPDFTextObj_GetText(obj, textpage, None, 0) <= 2
     return objects, unmapped
+
+
+_KANA_LINE = re.compile(r"[\u3041-\u309f\u30a0-\u30ff]{1,16}")
+RUBY_MAX_SIZE = 0.65  # ruby (furigana) is set at about half the body size; small print is not
+_BODY_SAMPLE = 200
+
+
+def drop_ruby_lines(text: str, size_of: Callable[[int], float]) -> str:
+    """``text`` without its furigana: lines of kana only whose characters are at most
+    ``RUBY_MAX_SIZE`` times the page's median character size (``size_of(i)`` is the size of
+    character ``i`` of ``text``). pdfium gives ruby its own line next to the word it reads, so a
+    vertical novel read 吾輩わがはいは; only kana-only lines are candidates, so small print
+    elsewhere (footnotes, tables) is never dropped."""
+    lines = text.split("\r\n")
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 2
+    candidates = [i for i, line in enumerate(lines) if _KANA_LINE.fullmatch(line)]
+    if not candidates:
+        return text
+    body = [starts[i] + j for i, line in enumerate(lines) if i not in candidates
+            for j, ch in enumerate(line) if not ch.isspace()][:_BODY_SAMPLE]
+    if not body:
+        return text
+    median = statistics.median(size_of(k) for k in body)
+    ruby = {i for i in candidates
+            if max(size_of(starts[i] + j) for j in range(len(lines[i]))) <= RUBY_MAX_SIZE * median}
+    return "\r\n".join(line for i, line in enumerate(lines) if i not in ruby)
+
+
+def _loose_size(textpage, index: int) -> float:
+    """A character's size from its font-size box (pdfium's loose box), whatever its ink."""
+    left, bottom, right, top = textpage.get_charbox(index, loose=True)
+    return max(right - left, top - bottom)
 
 
 class PdfiumExtractor:
@@ -64,6 +102,8 @@ class PdfiumExtractor:
             try:
                 # pdfium marks a hyphen at a line break as U+FFFE (a noncharacter)
                 text = textpage.get_text_range().replace("\ufffe", "-")
+                if len(text) == textpage.count_chars():  # text index = character index
+                    text = drop_ruby_lines(text, lambda i: _loose_size(textpage, i))
                 objects, unmapped = _text_objects(page.raw, textpage.raw)
             finally:
                 textpage.close()
