@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ragkit.extractive import SpanConstraint, is_content_token
 
@@ -40,7 +41,7 @@ def test_span_never_crosses_into_the_next_source():
 def test_greedy_decoding_under_the_constraint_yields_a_substring():
     rng = np.random.default_rng(0)
     source = rng.integers(3, VOCAB, size=40).tolist()
-    proc = SpanConstraint([source], len(PROMPT), [STOP])
+    proc = SpanConstraint([source], len(PROMPT), [STOP], log_probs=True)
     generated: list[int] = []
     for _ in range(12):
         out = proc(np.array(PROMPT + generated), rng.normal(size=VOCAB).astype(np.float32))
@@ -63,3 +64,37 @@ def test_content_tokens():
     assert is_content_token("東京") and is_content_token("25") and is_content_token("Tokyo")
     assert not is_content_token("、") and not is_content_token(" ") and not is_content_token(" Tokyo")
     assert not is_content_token("")
+
+
+def test_log_prob_sums_the_unconstrained_log_softmax_of_the_copied_tokens():
+    rng = np.random.default_rng(1)
+    proc = SpanConstraint([[10, 11, 12, 13]], len(PROMPT), [STOP], log_probs=True)
+    generated: list[int] = []
+    expected = 0.0
+    for _ in range(3):
+        scores = (rng.normal(size=VOCAB) * 4).astype(np.float32)
+        token = int(np.argmax(proc(np.array(PROMPT + generated), scores)))
+        log_softmax = scores.astype(np.float64) - np.log(np.sum(np.exp(scores.astype(np.float64))))
+        expected += log_softmax[token]
+        generated.append(token)
+    proc(np.array(PROMPT + generated), np.zeros(VOCAB, dtype=np.float32))  # consumes the last token
+    assert len(generated) == 3 and proc.log_prob == pytest.approx(expected, rel=1e-4)
+
+
+def test_strided_logits_row_like_llama_cpp_passes():
+    # llama-cpp hands the processor the logit field of a (id, logit, p) record array
+    rows = np.zeros(VOCAB, dtype=np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)]))
+    rows["logit"] = np.arange(VOCAB, dtype=np.float32)
+    proc = SpanConstraint([[10, 11, 12]], len(PROMPT), [STOP])
+    out = proc(np.array(PROMPT), rows["logit"])
+    assert np.flatnonzero(np.isfinite(out)).tolist() == [10, 11, 12]
+    assert out[12] == 12.0
+    again = proc(np.array(PROMPT + [12]), rows["logit"])  # the reused output row is reset
+    assert np.flatnonzero(np.isfinite(again)).tolist() == [STOP]
+
+
+def test_log_prob_is_not_computed_unless_asked():
+    proc = SpanConstraint([[10, 11, 12]], len(PROMPT), [STOP])
+    step(proc, [])
+    step(proc, [10])
+    assert proc.generated == [10] and proc.log_prob == 0.0 and proc._buf is None
