@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ragkit.abstain import MIN_EVIDENCE, by_evidence, closest_sources, should_abstain
+from ragkit.abstain import by_evidence, closest_sources, should_abstain
 from ragkit.citations import attach_citations
 from ragkit.errors import GenerationError
 from ragkit.extractive import SpanConstraint, is_content_token
@@ -174,11 +174,12 @@ def fit_sources(generator: Generator, question: str, texts: list[str], lang: str
 def generate_answer(generator: Generator, question: str, hits: list[Hit],
                     on_token: Callable[[str], None] | None = None,
                     max_answer_tokens: int | None = None,
-                    min_evidence: float = MIN_EVIDENCE) -> Answer:
+                    min_evidence: float | None = None) -> Answer:
     """Answer ``question`` from ``hits`` with numbered, checked citations.
 
     Abstains (fixed localised text, closest sources listed unsupported) when the evidence is below
-    ``min_evidence`` (``ragkit.abstain``; 0 never abstains while there are hits) or the model
+    ``min_evidence`` (default: ``ragkit.abstain``'s threshold for the question's language; 0 never
+    abstains while there are hits) or the model
     produced nothing. An extractive profile copies a verbatim source span, cited to the best-ranked
     source containing it. ``on_token`` receives the raw pieces as they stream (for the CLI); the
     returned ``Answer.text`` is the final text, whose markers may be renumbered or added.

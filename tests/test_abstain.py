@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragkit.abstain import MIN_EVIDENCE, closest_sources, evidence, should_abstain
+from ragkit.abstain import MIN_EVIDENCE, MIN_EVIDENCE_EN, by_evidence, closest_sources, evidence, should_abstain
 from ragkit.types import Chunk, Hit, chunk_id
 
 
@@ -34,6 +34,27 @@ def test_best_of_the_top_three_counts_not_only_the_first():
     assert should_abstain(QUESTION, far)
 
 
+def test_reading_order_prefers_more_content_words():
+    partial = hit("経費精算は経理部が担当します。", "partial.txt")
+    full = hit("経費精算の締め日は毎月25日です。", "full.txt")
+    assert [h.chunk.source for h in by_evidence(QUESTION, [partial, full])] == ["full.txt", "partial.txt"]
+
+
+def test_reading_order_breaks_coverage_ties_by_the_questions_phrasing():
+    # both chunks hold every content word; only the second keeps them in the question's order
+    scattered = hit("毎月の締め日に経費を精算する日を決める。", "scattered.txt")
+    phrased = hit("経費精算の締め日は毎月25日です。", "phrased.txt")
+    assert evidence(QUESTION, [scattered]) == evidence(QUESTION, [phrased]) == pytest.approx(1.0)
+    assert by_evidence(QUESTION, [scattered, phrased])[0].chunk.source == "phrased.txt"
+
+
+def test_reading_order_is_stable_and_keeps_hits_beyond_the_depth():
+    same = [hit("社員証の再発行について。", f"{i}.txt") for i in range(5)]
+    assert [h.chunk.source for h in by_evidence(QUESTION, same)] == [f"{i}.txt" for i in range(5)]
+    late = same[:3] + [hit("経費精算の締め日は毎月25日です。", "late.txt")]
+    assert by_evidence(QUESTION, late)[3].chunk.source == "late.txt"
+
+
 def test_threshold_is_a_parameter():
     partial = [hit("経費精算は経理部が担当します。")]  # some of the question's words, not the date
     value = evidence(QUESTION, partial)
@@ -52,3 +73,12 @@ def test_closest_sources_are_listed_unsupported():
     assert [c.n for c in cites] == [1, 2, 3]
     assert [c.source for c in cites] == ["1.txt", "2.txt", "3.txt"]
     assert all(c.supported is False for c in cites)
+
+
+def test_english_questions_use_their_own_threshold():
+    question = "When is the monthly expense report deadline?"  # monthly, expense, report, deadline
+    half = [hit("The report deadline is the 25th.")]  # 2 of 4
+    value = evidence(question, half)
+    assert MIN_EVIDENCE_EN <= value < MIN_EVIDENCE
+    assert not should_abstain(question, half)  # the English threshold applies
+    assert should_abstain(question, half, min_evidence=MIN_EVIDENCE)

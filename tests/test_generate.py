@@ -99,6 +99,15 @@ def test_extractive_answer_is_a_verbatim_source_span(generator):
     assert [(c.source, c.supported) for c in answer.citations] == [("history.txt", True)]
 
 
+def test_extractive_reader_reads_the_chunk_with_the_questions_phrasing(generator):
+    # both chunks hold every content word of the question; retrieval ranked the wrong one first
+    hits = [make_hit("毎月の締め日に経費を精算する日を決める。", "scattered.txt", None, 0.9),
+            make_hit("経費精算の締め日は毎月25日です。", "phrased.txt", None, 0.5)]
+    answer = generate_answer(generator, "経費精算の締め日は毎月何日ですか？", hits)
+    assert not answer.abstained and "25" in answer.text
+    assert [c.source for c in answer.citations] == ["phrased.txt"]
+
+
 def test_weak_evidence_abstains_and_lists_closest_sources(generator):
     hits = [make_hit("社員証を紛失した場合は、総務部の山田さんに直ちに連絡してください。", "handbook.pdf", 7, 0.4)]
     answer = generate_answer(generator, "経費精算の締め日は毎月何日ですか？", hits)
