@@ -34,9 +34,22 @@ def is_cjk(ch: str) -> bool:
     return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
+_HEADING_MAX = 30  # a heading line: at most this long, no punctuation, half the next line or less
+_HEADING_PUNCT = set("。、．，,.!?！？:：;；")
+
+
+def _is_heading(prev: str, nxt: str) -> bool:
+    """A short unpunctuated first line followed by a much longer one (a title above its text):
+    joining would glue the title onto the first sentence (梅雨 + 冬が… → 梅雨冬が…)."""
+    return ("\n" not in prev and len(prev) <= _HEADING_MAX and len(nxt) >= 2 * len(prev)
+            and not any(c in _HEADING_PUNCT for c in prev))
+
+
 def _joiner(prev: str, nxt: str) -> str | None:
     """How to join two lines, or None to keep the line break."""
     if not prev or not nxt:
+        return None
+    if _is_heading(prev, nxt):
         return None
     if LIST_MARKER.match(nxt):
         return None
