@@ -82,15 +82,30 @@ class SpanConstraint:
             nxt = np.union1d(nxt, self.stop_ids)
         return nxt
 
-    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def _step(self, input_ids, scores: np.ndarray) -> np.ndarray:
+        """Take in the tokens generated since the last step; the allowed ids (sorted)."""
         for token in input_ids[self.prompt_len + len(self.generated):]:
             self._consume(int(token))
-        if self._out is None or self._out.shape != scores.shape:
-            self._out = np.empty(scores.shape, dtype=scores.dtype)
         if self.log_probs:
             self._last_norm = self._log_normaliser(scores)
         allowed = self.allowed()  # sorted: np.unique / np.union1d
         self._last_allowed, self._last_logits = allowed, scores[allowed]
+        return allowed
+
+    def next_token(self, input_ids, scores: np.ndarray) -> int | None:
+        """The greedy choice among the allowed tokens (None when nothing may follow): what
+        llama-cpp would sample at temperature 0 from ``__call__``'s row, without building a
+        vocabulary-sized row at all."""
+        allowed = self._step(input_ids, scores)
+        if not allowed.size:
+            return None
+        return int(allowed[int(np.argmax(self._last_logits))])
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """llama-cpp logits processor: ``scores`` with every disallowed token at ``-inf``."""
+        if self._out is None or self._out.shape != scores.shape:
+            self._out = np.empty(scores.shape, dtype=scores.dtype)
+        allowed = self._step(input_ids, scores)
         out = self._out
         out.fill(-np.inf)
         out[allowed] = self._last_logits

@@ -98,3 +98,19 @@ def test_log_prob_is_not_computed_unless_asked():
     step(proc, [])
     step(proc, [10])
     assert proc.generated == [10] and proc.log_prob == 0.0 and proc._buf is None
+
+
+def test_next_token_is_the_argmax_of_the_masked_row():
+    rng = np.random.default_rng(3)
+    a = SpanConstraint([[5, 6, 7], [5, 8]], prompt_len=2, stop_ids=[1])
+    b = SpanConstraint([[5, 6, 7], [5, 8]], prompt_len=2, stop_ids=[1])
+    ids = [9, 9]
+    for _ in range(3):
+        scores = rng.normal(size=20).astype(np.float32)
+        token = a.next_token(ids, scores)
+        assert token == int(np.argmax(b(np.asarray(ids), scores.copy())))
+        if token == 1:
+            break
+        ids.append(token)
+    done = SpanConstraint([[5]], prompt_len=0, stop_ids=[])
+    assert done.next_token([5], np.zeros(10, dtype=np.float32)) is None  # span ended, no stop token

@@ -149,3 +149,13 @@ def test_small_answer_eval_run(generator, embedder, tmp_path):
     assert 0.0 <= a["naive_prompt_f1"] <= 1.0 and 0.0 <= a["exact"] <= a["f1"]
     assert u["abstention_rate"] == 1.0  # with its article gone, nothing else mentions the topic
     assert "unanswerable" in format_answer_table(result)
+
+
+def test_stop_strings_cut_the_text_and_their_beginnings_are_held_back():
+    from ragkit.generate import _first_stop, _held_back
+
+    assert _first_stop("2,800円\n質問", ["\n", "質問:"]) == 6
+    assert _first_stop("2,800円", ["\n", "質問:"]) is None
+    assert _held_back("2,800円。質", ["質問:"]) == 1  # may be the start of 質問:
+    assert _held_back("2,800円。質問", ["質問:"]) == 2
+    assert _held_back("2,800円", ["質問:"]) == 0
