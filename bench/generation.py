@@ -1,6 +1,6 @@
 """Generation: tokens/s and time to first token through ragkit vs `llama_cpp.Llama` directly.
 
-    .venv/bin/python bench/generation.py [--questions 6]
+    .venv/bin/python bench/generation.py [--questions 12]
 
 Both sides load the same GGUF (the bundled Gemma 3 270M) with the same n_ctx, threads and seed.
 ragkit: ``generate_answer(..., on_token=...)``, what `ragkit ask` streams, over the question's
@@ -97,7 +97,7 @@ def decode_figures(records: list[dict]) -> tuple[int, float]:
 
 def main() -> dict:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--questions", type=int, default=6)
+    ap.add_argument("--questions", type=int, default=12)
     args = ap.parse_args()
     from llama_cpp import Llama
 
@@ -108,7 +108,7 @@ def main() -> dict:
     rows = read_jsonl(QA / "ja_dev_corpus.jsonl")
     paragraphs = {r["context_id"]: r for r in rows}
     order = [r["context_id"] for r in rows]
-    questions = read_jsonl(QA / "ja_dev_questions.jsonl")[::50][:args.questions]
+    questions = read_jsonl(QA / "ja_dev_questions.jsonl")[::25][:args.questions]
     shipped = gen.profile
     scenarios = {"shipped": shipped, "nostop64": dataclasses.replace(shipped, stop=())}
     out: dict = {"model": path.name, "threads": threads, "answer_tokens": ANSWER_TOKENS, "scenarios": {}}
