@@ -9,9 +9,12 @@ gold ja_dev paragraph and two neighbours. Every prompt ragkit sends to the model
 side gets exactly those prompts: ``Llama.create_completion(prompt, stream=True)``, greedy, same
 stops and token budget. Questions alternate between the sides.
 
-Decode tokens/s = (tokens - 1) / (time from first to last token), summed over answers: the
-generation speed, independent of answer length (ragkit's extractive answers end where the copied
-span ends, so they are shorter than free text). TTFT: call to first streamed piece (ragkit's
+Decode tokens/s = (tokens - 1) / (time from first to last token), summed over answers.
+ragkit's extractive answers end where the copied span ends, so they are shorter than free text;
+"direct, same length" cuts each direct answer where it reached the token count of ragkit's answer
+to the same prompt, so both sides decode the same number of tokens at the same positions; the
+ratio against it is ``gen_tps_over_llama_cpp``, the ratio against direct's whole answers is kept
+as ``tps_ratio_all_tokens``. TTFT: call to first streamed piece (ragkit's
 includes choosing and fitting the sources and building the prompt). Two scenarios: the shipped
 settings (stop sequences, short answers) and stops off with a 64-token budget. Tokens are counted
 the same way on both sides (model tokenizer over the generated text).
@@ -78,15 +81,29 @@ def run_ragkit(gen: Generator, calls: list[dict], question: str, hits: list[Hit]
 def run_direct(llm, gen: Generator, call: dict) -> tuple[float, dict]:
     t0 = time.perf_counter()
     first = None
-    pieces = []
+    pieces, marks = [], []
     for chunk in llm.create_completion(call["prompt"], max_tokens=call["max_tokens"], temperature=0.0, top_k=1,
                                        repeat_penalty=1.0, seed=0, stop=call["stop"], stream=True):
         text = chunk["choices"][0].get("text")
         if text:
             first = first or time.perf_counter()
             pieces.append(text)
+            marks.append((time.perf_counter(), len(pieces)))
     t1 = time.perf_counter()
-    return (first or t1) - t0, {"first": first, "end": t1, "tokens": gen.count_tokens("".join(pieces))}
+    # tokens so far at each streamed piece, counted after the timing
+    marks = [(t, gen.count_tokens("".join(pieces[:n]))) for t, n in marks]
+    return (first or t1) - t0, {"first": first, "end": t1, "tokens": gen.count_tokens("".join(pieces)),
+                                "marks": marks}
+
+
+def same_length(direct: dict, tokens: int) -> dict:
+    """The direct record cut where it had generated as many tokens as ragkit's answer: both sides
+    then decode the same number of tokens at the same positions (short answers otherwise carry the
+    first single-token decode, which is slower, over fewer tokens)."""
+    for t, n in direct["marks"]:
+        if n >= tokens:
+            return {"first": direct["first"], "end": t, "tokens": n}
+    return direct
 
 
 def decode_figures(records: list[dict]) -> tuple[int, float]:
@@ -118,7 +135,7 @@ def main() -> dict:
     run_direct(llm, gen, calls[-1])
     for name, profile in scenarios.items():
         gen.profile = profile
-        acc = {side: {"ttft": [], "records": []} for side in ("ragkit", "direct")}
+        acc = {side: {"ttft": [], "records": []} for side in ("ragkit", "direct", "direct, same length")}
         for q in questions:
             ttft, ran = run_ragkit(gen, calls, q["question"], hits_for(q, paragraphs, order))
             acc["ragkit"]["ttft"].append(ttft)
@@ -126,7 +143,9 @@ def main() -> dict:
             for call in ran:  # the same prompts, straight to llama_cpp
                 d_ttft, rec = run_direct(llm, gen, call)
                 acc["direct"]["records"].append(rec)
+                acc["direct, same length"]["records"].append(same_length(rec, call["tokens"]))
             acc["direct"]["ttft"].append(d_ttft)
+            acc["direct, same length"]["ttft"].append(d_ttft)
         res = {}
         for side, a in acc.items():
             tokens, seconds = decode_figures(a["records"])
@@ -136,14 +155,17 @@ def main() -> dict:
                          "ttft_ms_mean": round(1000 * sum(a["ttft"]) / len(a["ttft"]), 1)}
             table_rows.append([name, side, res[side]["generations"], res[side]["tokens"], res[side]["tokens_per_s"],
                                res[side]["ttft_ms_mean"]])
-        res["tps_ratio"] = round(res["ragkit"]["tokens_per_s"] / res["direct"]["tokens_per_s"], 3)
+        res["tps_ratio_all_tokens"] = round(res["ragkit"]["tokens_per_s"] / res["direct"]["tokens_per_s"], 3)
+        res["tps_ratio"] = round(res["ragkit"]["tokens_per_s"] / res["direct, same length"]["tokens_per_s"], 3)
         out["scenarios"][name] = res
     gen.profile = shipped
     print(f"\nGeneration, {len(questions)} ja_dev questions, {path.name}, {threads} threads")
     print(table(["scenario", "side", "generations", "tokens", "decode tokens/s", "TTFT ms"], table_rows))
     ratio = out["scenarios"]["nostop64"]["tps_ratio"]
-    print(f"\ngen_tps_over_llama_cpp = {ratio} (stops off, 64-token budget; shipped settings: "
-          f"{out['scenarios']['shipped']['tps_ratio']}) target >= 0.95")
+    print(f"\ngen_tps_over_llama_cpp = {ratio} (stops off, 64-token budget, direct cut to ragkit's answer "
+          f"length; shipped settings: {out['scenarios']['shipped']['tps_ratio']}; against direct's whole "
+          f"answers: {out['scenarios']['nostop64']['tps_ratio_all_tokens']} / "
+          f"{out['scenarios']['shipped']['tps_ratio_all_tokens']}) target >= 0.95")
     return update_results({"gen_tps_over_llama_cpp": ratio, "generation": out})
 
 
