@@ -16,6 +16,9 @@ the unanswerable set built by dropping each question's gold article from the hit
 """
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Sequence
+
 from ragkit.prompts import question_language
 from ragkit.text.japanese import index_tokens, query_tokens
 from ragkit.text.normalize import normalize
@@ -43,7 +46,7 @@ def _stem(token: str) -> str:
     return token
 
 
-def _words(tokens: list[str]) -> set[str]:
+def _words(tokens: Sequence[str]) -> set[str]:
     return {_stem(t) for t in tokens}
 
 
@@ -51,8 +54,15 @@ def _question_words(question: str) -> set[str]:
     return _words(query_tokens(normalize(question, join=False)))
 
 
-def _coverage(wanted: set[str], hit: Hit) -> float:
-    return len(wanted & _words(index_tokens(hit.chunk.text))) / len(wanted)
+@lru_cache(maxsize=256)
+def _chunk_tokens(text: str) -> tuple[str, ...]:
+    """MeCab tokens of a chunk, kept for the few answers in flight: the abstention check and the
+    reader's chunk choice look at the same top chunks of every answer."""
+    return tuple(index_tokens(text))
+
+
+def _coverage(wanted: set[str], tokens: tuple[str, ...]) -> float:
+    return len(wanted & _words(tokens)) / len(wanted)
 
 
 def evidence(question: str, hits: list[Hit], depth: int = EVIDENCE_DEPTH) -> float:
@@ -61,10 +71,10 @@ def evidence(question: str, hits: list[Hit], depth: int = EVIDENCE_DEPTH) -> flo
     wanted = _question_words(question)
     if not hits or not wanted:
         return 0.0
-    return max(_coverage(wanted, h) for h in hits[:depth])
+    return max(_coverage(wanted, _chunk_tokens(h.chunk.text)) for h in hits[:depth])
 
 
-def _pairs(tokens: list[str]) -> set[tuple[str, str]]:
+def _pairs(tokens: Sequence[str]) -> set[tuple[str, str]]:
     """Adjacent token pairs, function words included: they carry the question's phrasing."""
     return set(zip(tokens, tokens[1:]))
 
@@ -87,9 +97,9 @@ def by_evidence(question: str, hits: list[Hit], depth: int = EVIDENCE_DEPTH) -> 
     asked = _pairs(index_tokens(normalize(question, join=False)))
 
     def score(hit: Hit) -> float:
-        tokens = index_tokens(hit.chunk.text)
-        cover = len(wanted & _words(tokens)) / len(wanted)
-        return cover + (PHRASE_WEIGHT * len(asked & _pairs(tokens)) / len(asked) if asked else 0.0)
+        tokens = _chunk_tokens(hit.chunk.text)
+        phrasing = len(asked & _pairs(tokens)) / len(asked) if asked else 0.0
+        return _coverage(wanted, tokens) + PHRASE_WEIGHT * phrasing
 
     head = sorted(hits[:depth], key=lambda h: -score(h))
     return head + list(hits[depth:])

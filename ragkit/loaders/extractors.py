@@ -52,7 +52,7 @@ def drop_ruby_lines(text: str, size_of: Callable[[int], float]) -> str:
     for line in lines:
         starts.append(pos)
         pos += len(line) + 2
-    candidates = [i for i, line in enumerate(lines) if _KANA_LINE.fullmatch(line)]
+    candidates = {i for i, line in enumerate(lines) if _KANA_LINE.fullmatch(line)}
     if not candidates:
         return text
     body = [starts[i] + j for i, line in enumerate(lines) if i not in candidates
