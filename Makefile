@@ -17,7 +17,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STORE ?= .ragkit-demo
 DEMO_QUESTION ?= 国内出張の日当は1日あたりいくらですか？
 
-.PHONY: install demo test bench bundle bundle-test clean
+.PHONY: install demo test test-fast bench bundle bundle-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The inner loop: every test that loads no model (fakes from ragkit.testing at the seams), ~10 s.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not models"
 
 clean:
 	rm -rf $(VENV) $(DEMO_STORE) .ragkit .pytest_cache dist

@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import QA, read_jsonl, table, update_results  # noqa: E402
-from ragkit.generate import Generator, generate_answer  # noqa: E402
+from ragkit.generate import Generator  # noqa: E402
+from ragkit.reader import answer as generate_answer  # noqa: E402
 from ragkit.models import resolve_gguf  # noqa: E402
 from ragkit.types import Chunk, Hit  # noqa: E402
 

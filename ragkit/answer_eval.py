@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ragkit.citations import content_chars
-from ragkit.generate import generate_answer
+from ragkit.reader import answer as generate_answer
 from ragkit.prompts import naive_prompt
 from ragkit.types import Chunk, Hit, chunk_id
 

@@ -118,7 +118,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     rag = _rag(args)
     if args.pages:
-        pages = rag.store().catalog.pages()
+        pages = rag.pages()
         if args.json:
             _print_json(pages)
         else:

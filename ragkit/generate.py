@@ -1,27 +1,23 @@
-"""Answer a question from retrieved chunks with a local GGUF model (llama-cpp-python).
+"""A local GGUF model (llama-cpp-python): the in-process implementation of the generator seam.
 
 ``Generator`` wraps one loaded model: its metadata, the prompt profile chosen from it, token
-counting and greedy streaming. ``generate_answer`` is the reader step of the pipeline: fit the
-sources into the context window, prompt, stream, attach checked citations. llama_cpp is imported
-only when a model is loaded, so ``import ragkit`` and ``ragkit --help`` stay fast.
+counting and greedy streaming. The answer sequence that uses it lives in ``ragkit.reader``.
+llama_cpp is imported only when a model is loaded, so ``import ragkit`` and ``ragkit --help``
+stay fast. One llama context serves one generation at a time: ``stream`` holds ``lock`` while it
+runs, so threads sharing a ``RAG`` queue for the model instead of corrupting its state.
 """
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from ragkit.abstain import by_evidence, closest_sources, should_abstain
-from ragkit.citations import attach_citations
 from ragkit.errors import GenerationError
 from ragkit.extractive import SpanConstraint, is_content_token
-from ragkit.prompts import PromptProfile, build_prompt, choose_profile, question_language
-from ragkit.types import Answer, Hit
-
-NOT_FOUND = {"ja": "資料からは分かりませんでした。", "en": "The documents do not say."}
-_MARGIN_TOKENS = 8  # slack for tokenisation differences at the seams of the prompt
+from ragkit.prompts import PromptProfile, choose_profile
 
 
 def summarize_metadata(raw: dict, bos_token: str = "", eos_token: str = "") -> dict:
@@ -83,6 +79,7 @@ class Generator:
         self.last_token_count = 0
         self.last_processor: object | None = None
         self._content_token: dict[int, bool] = {}
+        self.lock = threading.RLock()
 
     def _token_text(self, token: int) -> str:
         if token < 0:
@@ -132,6 +129,11 @@ class Generator:
         After the iterator ends, ``last_finish_reason`` is ``"stop"`` or ``"length"`` and
         ``last_token_count`` the number of tokens in the generated text.
         """
+        with self.lock:  # one llama context: one generation at a time
+            yield from self._stream(prompt, max_tokens, stop, constrain)
+
+    def _stream(self, prompt: str, max_tokens: int, stop: list[str],
+                constrain: Callable[[list[int]], object] | None) -> Iterator[str]:
         tokens = self.tokenize(prompt)
         if len(tokens) + max_tokens > self.n_ctx:
             raise GenerationError(f"prompt of {len(tokens)} tokens + {max_tokens} answer tokens exceeds "
@@ -215,61 +217,3 @@ def _held_back(text: str, stop: list[str]) -> int:
     """Length of the longest end of ``text`` that is the start of a stop string."""
     return max((n for s in stop if s for n in range(min(len(s) - 1, len(text)), 0, -1)
                 if text.endswith(s[:n])), default=0)
-
-
-def fit_sources(generator: Generator, question: str, texts: list[str], lang: str,
-                answer_tokens: int) -> list[str]:
-    """As many source texts (best first) as fit in ``n_ctx`` minus the answer and the prompt frame;
-    the first one is cut to fit rather than dropped."""
-    frame = generator.count_tokens(build_prompt(generator.profile, question, [], lang))
-    room = generator.n_ctx - answer_tokens - frame - _MARGIN_TOKENS - 1
-    fitted: list[str] = []
-    for i, text in enumerate(texts, 1):
-        cost = generator.count_tokens(f"[{i}] {text.strip()}\n\n")
-        if cost <= room:
-            fitted.append(text)
-            room -= cost
-            continue
-        if not fitted and room > 16:
-            fitted.append(generator.truncate(text.strip(), room - 8))
-        break
-    return fitted
-
-
-def generate_answer(generator: Generator, question: str, hits: list[Hit],
-                    on_token: Callable[[str], None] | None = None,
-                    max_answer_tokens: int | None = None,
-                    min_evidence: float | None = None) -> Answer:
-    """Answer ``question`` from ``hits`` with numbered, checked citations.
-
-    Abstains (fixed localised text, closest sources listed unsupported) when the evidence is below
-    ``min_evidence`` (default: ``ragkit.abstain``'s threshold for the question's language; 0 never
-    abstains while there are hits) or the model
-    produced nothing. An extractive profile copies a verbatim source span, cited to the best-ranked
-    source containing it. ``on_token`` receives the raw pieces as they stream (for the CLI); the
-    returned ``Answer.text`` is the final text, whose markers may be renumbered or added.
-    """
-    lang = question_language(question)
-    if not hits or should_abstain(question, hits, min_evidence):
-        return abstention(question, hits, lang)
-    profile = generator.profile
-    budget = max_answer_tokens or profile.answer_tokens
-    used = by_evidence(question, hits)[:profile.max_sources] if profile.max_sources else hits
-    sources = fit_sources(generator, question, [h.chunk.text for h in used], lang, budget)
-    prompt = build_prompt(profile, question, sources, lang)
-    constrain = generator.span_constraint(sources) if profile.extractive else None
-    pieces = []
-    for piece in generator.stream(prompt, budget, list(profile.stop), constrain):
-        pieces.append(piece)
-        if on_token is not None:
-            on_token(piece)
-    if not "".join(pieces).strip():
-        return abstention(question, hits, lang)
-    text, citations = attach_citations("".join(pieces), used[:len(sources)])
-    return Answer(question=question, text=text, citations=citations, hits=list(hits))
-
-
-def abstention(question: str, hits: list[Hit], lang: str) -> Answer:
-    """The fixed "not in the documents" answer, with the closest sources listed as unsupported."""
-    return Answer(question=question, text=NOT_FOUND[lang], citations=closest_sources(hits),
-                  hits=list(hits), abstained=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,12 +11,13 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from .config import Settings, load_settings
 from .errors import LoadError, RagkitError
 from .index.catalog import FileRecord
-from .store import Store
+from .query import Query, as_query
+from .store import FileUpdate, Store
 from .types import Answer, Chunk, Hit, file_sha256
 
 if TYPE_CHECKING:
-    from .generate import Generator
-    from .index.embedder import Embedder
+    from .index.embedder import EmbedderCard
+    from .protocols import Embedder, Generator
 
 # Chunks gathered across files before one embedding call. sentence-transformers sorts each call's
 # texts by length, so a larger call pads less: ja_dev ingest (1,324 chunks, bfloat16) embedded in
@@ -47,9 +49,7 @@ class IngestReport:
 
 @dataclass
 class _Prepared:
-    record: FileRecord
-    chunks: list[Chunk]
-    tokens: list[list[str]]
+    update: FileUpdate
     old_ids: set[str]
 
 
@@ -57,45 +57,69 @@ class RAG:
     """Library entry point: ``RAG(store=".ragkit").ingest(["docs/"])`` then ``.ask("質問")``.
 
     Models load lazily on first need, so listing sources or retrieving lexically stays cheap.
+    ``embedder`` and ``generator`` replace the configured models (any object with the methods of
+    ``ragkit.protocols.Embedder`` / ``Generator``; ``ragkit.testing`` has fakes).
+
+    Threads may share one RAG: retrieval runs concurrently, and generation is serialised on the
+    one model context (``Generator.stream`` holds its lock).
     """
 
     def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
-                 config: str | Path | None = None, **overrides):
+                 config: str | Path | None = None, embedder: "Embedder | None" = None,
+                 generator: "Generator | None" = None, **overrides):
         base = settings or load_settings(config)
         self.settings = base.replace(store=str(store) if store is not None else None, **overrides)
         self._store: Store | None = None
-        self._embedder: "Embedder | None" = None
-        self._generator: "Generator | None" = None
+        self._embedder = embedder
+        self._generator = generator
+        self._card: "EmbedderCard | None" = None
         self._store_checked = False
+        self._lock = threading.RLock()  # lazy loading: one model per RAG even when threads race
 
     # --- lazily built parts -------------------------------------------------------------------
     def store(self, create: bool = False) -> Store:
-        if self._store is None:
-            self._store = Store(self.settings.store, create=create)
-        return self._store
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.settings.store, create=create)
+            return self._store
 
     @property
     def embedder(self) -> "Embedder":
-        if self._embedder is None:
-            from .index.embedder import Embedder
-            from .models import resolve_embedder
+        with self._lock:
+            if self._embedder is None:
+                from .index.embedder import Embedder
+                from .models import resolve_embedder
 
-            self._embedder = Embedder(resolve_embedder(self.settings.embed_model_path),
-                                      batch_size=self.settings.embed_batch_size,
-                                      dtype=self.settings.embed_dtype)
-        return self._embedder
+                self._embedder = Embedder(resolve_embedder(self.settings.embed_model_path),
+                                          batch_size=self.settings.embed_batch_size,
+                                          dtype=self.settings.embed_dtype)
+            return self._embedder
 
     @property
     def generator(self) -> "Generator":
-        if self._generator is None:
-            from .generate import Generator
-            from .models import resolve_gguf
+        with self._lock:
+            if self._generator is None:
+                from .generate import Generator
+                from .models import resolve_gguf
 
-            data_dir = Path(self.settings.data_dir) if self.settings.data_dir else None
-            self._generator = Generator(resolve_gguf(self.settings.llm_model_path, data_dir),
-                                        n_ctx=self.settings.llm_n_ctx, n_threads=self.settings.llm_n_threads,
-                                        prompt_format=self.settings.llm_prompt_format)
-        return self._generator
+                data_dir = Path(self.settings.data_dir) if self.settings.data_dir else None
+                self._generator = Generator(resolve_gguf(self.settings.llm_model_path, data_dir),
+                                            n_ctx=self.settings.llm_n_ctx, n_threads=self.settings.llm_n_threads,
+                                            prompt_format=self.settings.llm_prompt_format)
+            return self._generator
+
+    def _embedder_facts(self) -> "Embedder | EmbedderCard":
+        """Identity, token limit and vocabulary of the embedder without loading it: the loaded or
+        injected embedder itself, else the configured model folder's card (no torch)."""
+        with self._lock:
+            if self._embedder is not None:
+                return self._embedder
+            if self._card is None:
+                from .index.embedder import EmbedderCard
+                from .models import resolve_embedder
+
+                self._card = EmbedderCard(resolve_embedder(self.settings.embed_model_path))
+            return self._card
 
     def _check_store(self, store: Store) -> None:
         if not self._store_checked:
@@ -106,10 +130,11 @@ class RAG:
         """The settings a store must have been built with to be searched with this RAG."""
         from .text.japanese import TOKEN_FORM
 
+        facts = self._embedder_facts()
         return {
-            "embed_model": self.embedder.model_id,
+            "embed_model": facts.model_id,
             "lexical_tokens": TOKEN_FORM,
-            "chunk_max_tokens": min(self.settings.chunk_max_tokens, self.embedder.max_tokens),
+            "chunk_max_tokens": min(self.settings.chunk_max_tokens, facts.max_tokens),
             "chunk_overlap_sentences": self.settings.chunk_overlap_sentences,
         }
 
@@ -151,15 +176,15 @@ class RAG:
                     continue
                 if prepared is not None:
                     pending.append(prepared)
-                    if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
+                    if sum(len(p.update.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
                         self._write(store, pending, report)
                         pending = []
             self._write(store, pending, report)
             if prune:
                 seen = {str(f) for f in files}
-                gone = [r.source for r in store.catalog.files()
+                gone = [r.source for r in store.files()
                         if r.source not in seen and _under(r.source, paths) and not os.path.exists(r.source)]
-                self._remove(store, gone)
+                store.remove(gone)
                 report.removed = gone
         report.seconds = time.perf_counter() - started
         return report
@@ -172,7 +197,7 @@ class RAG:
 
         source = str(path)
         stat = path.stat()
-        old = store.catalog.file(source)
+        old = store.file(source)
         if old and old.size == stat.st_size and old.mtime == stat.st_mtime:
             report.unchanged += 1
             return None
@@ -207,35 +232,28 @@ class RAG:
             report.new += 1
         record = FileRecord(source=source, sha256=sha, size=stat.st_size, mtime=stat.st_mtime,
                             pages=len(kept), chunks=len(chunks), warnings=[w for w in warnings])
-        return _Prepared(record, chunks, [index_tokens(c.text) for c in chunks],
-                         store.catalog.chunk_ids(source))
+        return _Prepared(FileUpdate(record, chunks, [index_tokens(c.text) for c in chunks]),
+                         store.chunk_ids(source))
 
     def _write(self, store: Store, pending: list[_Prepared], report: IngestReport) -> None:
-        """Embed the chunks that are new, then commit file by file (see ragkit.store)."""
+        """Embed the chunks that are new, then hand the batch to ``Store.write``."""
         if not pending:
             return
-        fresh = [c for p in pending for c in p.chunks if c.id not in p.old_ids]
-        if fresh:
-            vectors = self.embedder.embed_documents([c.text for c in fresh])
-            # step 1 for every file of the batch in one upsert: Chroma's cost is per call
-            # (~30 ms), so one call per file made writing a folder of small files slow
-            store.vectors.add([c.id for c in fresh], vectors, [c.source for c in fresh])
-        for p in pending:
-            store.catalog.replace_file(p.record, p.chunks, p.tokens)
-            stale = p.old_ids - {c.id for c in p.chunks}
-            if stale:
-                store.vectors.delete(stale)
-            report.chunks += len(p.chunks)
+        fresh = [c for p in pending for c in p.update.chunks if c.id not in p.old_ids]
+        vectors = self.embedder.embed_documents([c.text for c in fresh]) if fresh else None
+        store.write([p.update for p in pending], fresh, vectors)
+        report.chunks += sum(len(p.update.chunks) for p in pending)
         report.embedded += len(fresh)
 
     # --- ask ------------------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        """Best chunks for ``question`` (no generation)."""
+    def retrieve(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """Best chunks for ``question`` (no generation). The embedder loads only when the dense
+        side can change the result."""
         from .retrieve import retrieve
 
+        query = as_query(question)
         mode = mode or self.settings.retrieve_mode
         store = self.store()
-        embedder = None
         if mode == "lexical":
             # BM25 alone needs no model; only the token form must match the store's
             from .text.japanese import TOKEN_FORM
@@ -243,38 +261,39 @@ class RAG:
             if store.built_with() is not None:
                 store.check_built_with({"lexical_tokens": TOKEN_FORM})
         else:
-            embedder = self.embedder
             self._check_store(store)
-        return retrieve(store, embedder, question, k=k or self.settings.retrieve_k, mode=mode,
+        return retrieve(store, query, k=k or self.settings.retrieve_k, mode=mode,
                         dense_weight=self.settings.retrieve_dense_weight,
-                        lexical_weight=self.settings.retrieve_lexical_weight)
+                        lexical_weight=self.settings.retrieve_lexical_weight,
+                        coverage=self._embedder_facts().coverage,
+                        embed_query=lambda text: self.embedder.embed_query(text))
 
-    def ask(self, question: str, k: int | None = None, mode: str | None = None,
+    def ask(self, question: "str | Query", k: int | None = None, mode: str | None = None,
             on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer ``question`` from the store with numbered citations."""
-        from .generate import generate_answer
+        """Answer ``question`` from the store with numbered citations (``ragkit.reader``)."""
+        from .reader import answer
 
-        hits = self.retrieve(question, k=k, mode=mode)
-        return generate_answer(self.generator, question, hits, on_token=on_token,
-                               max_answer_tokens=self.settings.llm_max_answer_tokens)
+        query = as_query(question)
+        hits = self.retrieve(query, k=k, mode=mode)
+        return answer(self.generator, query, hits, on_token=on_token,
+                      max_answer_tokens=self.settings.llm_max_answer_tokens)
 
     # --- maintenance ----------------------------------------------------------------------------
     def sources(self) -> list[FileRecord]:
-        return self.store().catalog.files()
+        return self.store().files()
+
+    def pages(self) -> list[dict]:
+        """Per indexed page: source, page, extractor, quality and chunk count."""
+        return self.store().pages()
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove files (or every file under a folder) from the store; returns what was removed."""
         store = self.store()
         wanted = [str(p) for p in paths]
         with store.writer(self.settings.lock_timeout):
-            gone = [r.source for r in store.catalog.files() if r.source in wanted or _under(r.source, wanted)]
-            self._remove(store, gone)
+            gone = [r.source for r in store.files() if r.source in wanted or _under(r.source, wanted)]
+            store.remove(gone)
         return gone
-
-    def _remove(self, store: Store, sources: list[str]) -> None:
-        if sources:
-            ids = store.catalog.remove_files(sources)
-            store.vectors.delete(ids)
 
     def check(self, repair: bool = False) -> dict:
         """Report whether catalog and vectors agree; with ``repair`` make them agree."""

@@ -8,7 +8,6 @@ those decide quality as much as the wording does.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 KINDS = ("completion", "gemma", "chatml", "gguf-template")
@@ -50,7 +49,6 @@ FREE_COMPLETION = PromptProfile("completion-free", "completion", COMPLETION.stop
 GEMMA = PromptProfile("gemma", "gemma", ("<end_of_turn>", "<start_of_turn>"), 256)
 CHATML = PromptProfile("chatml", "chatml", ("<|im_end|>", "<|im_start|>"), 512)
 
-_JA_CHARS = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 _TEXT = {
     "ja": {
@@ -74,11 +72,6 @@ _TEXT = {
         "answer": "Answer",
     },
 }
-
-
-def question_language(text: str) -> str:
-    """``"ja"`` when the text contains kana or kanji, else ``"en"``: answers follow the question."""
-    return "ja" if _JA_CHARS.search(text) else "en"
 
 
 def choose_profile(metadata: dict, override: str = "auto") -> PromptProfile:

@@ -15,14 +15,14 @@ to 60 measured no better than RRF k=60 with this ramp.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from .text.japanese import query_tokens
-from .text.normalize import normalize
 from .types import Hit
 
 if TYPE_CHECKING:
-    from .index.embedder import Embedder
+    import numpy as np
+
+    from .query import Query
     from .store import Store
 
 RRF_K = 60
@@ -60,11 +60,16 @@ def rrf_fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]],
     return sorted(fused.items(), key=lambda item: (-item[1], order.get(item[0], len(order))))
 
 
-def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int = 5, mode: str = "hybrid",
-             dense_weight: str | float = "auto", lexical_weight: float = 1.0) -> list[Hit]:
-    """Top ``k`` hits for ``question``; each hit carries the scores and ranks of the sides that
-    ran (in hybrid mode the dense side does not run when its weight is 0)."""
-    question = normalize(question, join=False)
+def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
+             dense_weight: str | float = "auto", lexical_weight: float = 1.0,
+             coverage: Callable[[str], float] | None = None,
+             embed_query: "Callable[[str], np.ndarray] | None" = None) -> list[Hit]:
+    """Top ``k`` hits for ``query``; each hit carries the scores and ranks of the sides that ran.
+
+    ``coverage`` (the embedder's vocabulary coverage of a text) sets the dense weight in hybrid
+    mode; ``embed_query`` is called only when the dense side runs, so a caller can load the
+    embedder lazily: with weight 0 (a Japanese question with the English MiniLM) it never loads.
+    """
     n = candidates(k)
     dense: list[tuple[str, float]] = []
     lexical: list[tuple[str, float]] = []
@@ -72,16 +77,18 @@ def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int 
     if mode in ("lexical", "hybrid"):
         # BM25 runs in SQLite, which releases the GIL: in hybrid mode it overlaps with the
         # question's embedding and the Chroma query instead of adding to them
-        pending = _LEXICAL_POOL.submit(store.catalog.lexical_search, query_tokens(question), n)
+        pending = _LEXICAL_POOL.submit(store.search_lexical, query.content_tokens, n)
     weight = 1.0
-    if mode in ("dense", "hybrid") and embedder is None:
+    if mode in ("dense", "hybrid") and embed_query is None:
         raise ValueError("dense retrieval needs an embedder")
     if mode == "hybrid":
-        weight = dense_weight_for(embedder.coverage(question), dense_weight)
-    # a dense side with weight 0 cannot change the fused order (a Japanese question with the
-    # English MiniLM): skip the question's embedding and the vector query altogether
+        if dense_weight == "auto" and coverage is None:
+            raise ValueError("an 'auto' dense weight needs the embedder's coverage")
+        weight = dense_weight_for(coverage(query.normalized) if dense_weight == "auto" else 0.0, dense_weight)
+    # a dense side with weight 0 cannot change the fused order: skip the question's embedding
+    # and the vector query altogether
     if mode == "dense" or (mode == "hybrid" and weight > 0):
-        dense = store.vectors.query(embedder.embed_query(question), n)
+        dense = store.search_dense(embed_query(query.normalized), n)
     if pending is not None:
         lexical = pending.result()
     if mode == "dense":
@@ -91,7 +98,7 @@ def retrieve(store: "Store", embedder: "Embedder | None", question: str, k: int 
     else:
         ranked = rrf_fuse(dense, lexical, weight, lexical_weight)
     ranked = ranked[:k]
-    chunks = store.catalog.chunks([cid for cid, _ in ranked])
+    chunks = store.chunks([cid for cid, _ in ranked])
     d_score = {cid: (s, r) for r, (cid, s) in enumerate(dense, start=1)}
     l_score = {cid: (s, r) for r, (cid, s) in enumerate(lexical, start=1)}
     hits = []

@@ -1,7 +1,8 @@
 """A store directory: the catalog (SQLite), the vectors (Chroma), a writer lock, and the rules
-that keep them agreeing.
+that keep them agreeing. Everything that writes to a store goes through ``Store.write`` and
+``Store.remove``; callers never touch the catalog or the vectors directly.
 
-Per-file write protocol (crash-safe at every step):
+Per-file write protocol (crash-safe at every step), carried out by ``write``:
 1. upsert the new vectors of the batch (one or more files) into Chroma;
 2. one SQLite transaction replaces the file's chunks, lexical rows and manifest entry;
 3. delete the file's old vectors that are no longer used.
@@ -13,18 +14,34 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from .errors import StoreError, StoreLocked
-from .index.catalog import Catalog
+from .index.catalog import Catalog, FileRecord
+from .types import Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
+
+
+@dataclass
+class FileUpdate:
+    """One file's new state: its manifest record, all its chunks and their lexical tokens."""
+
+    record: FileRecord
+    chunks: list[Chunk]
+    tokens: list[list[str]]
 
 
 class Store:
@@ -48,14 +65,74 @@ class Store:
             self._vectors = VectorIndex(self.path / VECTORS_DIR)
         return self._vectors
 
+    # --- reading ----------------------------------------------------------------------------
+    def file(self, source: str) -> FileRecord | None:
+        return self.catalog.file(source)
+
+    def files(self) -> list[FileRecord]:
+        return self.catalog.files()
+
+    def chunk_ids(self, source: str | None = None) -> set[str]:
+        return self.catalog.chunk_ids(source)
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        return self.catalog.chunks(ids)
+
+    def pages(self) -> list[dict]:
+        return self.catalog.pages()
+
+    def count_chunks(self) -> int:
+        return self.catalog.count_chunks()
+
+    def search_lexical(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
+        """Best ``k`` (chunk id, BM25 score) for the query tokens."""
+        return self.catalog.lexical_search(tokens, k)
+
+    def search_dense(self, vector: "np.ndarray", k: int) -> list[tuple[str, float]]:
+        """Best ``k`` (chunk id, cosine similarity) for a query vector."""
+        return self.vectors.query(vector, k)
+
+    # --- writing (the protocol in the module docstring) ---------------------------------------
+    def write(self, updates: Sequence[FileUpdate], fresh: Sequence[Chunk], vectors: "np.ndarray") -> None:
+        """Make each update's chunks the file's only chunks. ``fresh`` are the chunks whose
+        vectors are not stored yet, with their ``vectors`` (one row each)."""
+        if fresh:
+            # step 1 for every file of the batch in one upsert: Chroma's cost is per call
+            # (~30 ms), so one call per file made writing a folder of small files slow
+            self.vectors.add([c.id for c in fresh], vectors, [c.source for c in fresh])
+        for update in updates:
+            old = self.catalog.chunk_ids(update.record.source)
+            self.catalog.replace_file(update.record, update.chunks, update.tokens)
+            stale = old - {c.id for c in update.chunks}
+            if stale:
+                self.vectors.delete(stale)
+
+    def remove(self, sources: Iterable[str]) -> set[str]:
+        """Forget files (catalog first, in one transaction, then their vectors); returns the
+        removed chunk ids."""
+        sources = list(sources)
+        if not sources:
+            return set()
+        ids = self.catalog.remove_files(sources)
+        if ids:
+            self.vectors.delete(ids)
+        return ids
+
     # --- what built the store ---------------------------------------------------------------
     def check_built_with(self, built_with: dict) -> None:
-        """Refuse to mix embedders or chunk settings in one store; record them on first use."""
-        meta = self.catalog.get_meta()
-        recorded = meta.get("built_with")
+        """Refuse to mix embedders or chunk settings in one store; record them on first use.
+
+        A store recorded before embedder fingerprints (``name:dim``) is accepted by a model with
+        that name and dimension, and its record is upgraded to the fingerprint from then on.
+        """
+        recorded = self.catalog.get_meta().get("built_with")
         if recorded is None:
             self.catalog.set_meta({"built_with": built_with, "created_at": time.time()})
             return
+        model = built_with.get("embed_model")
+        if model is not None and _legacy_model_id(recorded.get("embed_model"), model):
+            recorded = dict(recorded, embed_model=model)
+            self.catalog.set_meta({"built_with": recorded})
         diffs = [f"{k}: store has {recorded.get(k)!r}, settings give {v!r}"
                  for k, v in built_with.items() if recorded.get(k) != v]
         if diffs:
@@ -67,7 +144,7 @@ class Store:
 
     # --- one writer at a time ----------------------------------------------------------------
     @contextlib.contextmanager
-    def writer(self, timeout: float = 60.0, on_wait=None) -> Iterator[None]:
+    def writer(self, timeout: float = 60.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         """Hold the store's write lock; wait up to ``timeout`` seconds for another writer."""
         fh = open(self.path / LOCK_FILE, "a+")
         deadline = time.monotonic() + timeout
@@ -82,7 +159,7 @@ class Store:
                         raise StoreLocked(f"{self.path} is being written by another ragkit process; "
                                           f"gave up after {timeout:g}s (retry later or raise lock_timeout)") from None
                     if not told:
-                        (on_wait or _say)(f"waiting for another ragkit process writing to {self.path} ...")
+                        (on_wait or log.warning)(f"waiting for another ragkit process writing to {self.path} ...")
                         told = True
                     time.sleep(0.2)
             fh.seek(0)
@@ -127,18 +204,11 @@ class Store:
             stale = self.catalog.remove_files(forgotten)
             self.vectors.delete(stale & vector_ids)
         if not self.catalog.lexical_consistent():
-            self._rebuild_lexical()
+            self.catalog.rebuild_lexical()
         return {"orphan_vectors_deleted": len(orphans), "files_forgotten": forgotten}
 
-    def _rebuild_lexical(self) -> None:
-        from .text.japanese import index_tokens
 
-        db = self.catalog.db
-        with self.catalog._tx():
-            db.execute("DELETE FROM lexical")
-            for rowid, text in db.execute("SELECT rowid, text FROM chunks").fetchall():
-                db.execute("INSERT INTO lexical (rowid, tokens) VALUES (?, ?)", (rowid, " ".join(index_tokens(text))))
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def _legacy_model_id(recorded: object, current: str) -> bool:
+    """True when ``recorded`` is the fingerprint-less ``name:dim`` form of ``current``
+    (``name:dim:fingerprint``)."""
+    return isinstance(recorded, str) and recorded.count(":") == 1 and current.rsplit(":", 1)[0] == recorded

@@ -1,8 +1,15 @@
-"""Shared fixtures: real bundled models loaded once per session, corpus paths, shared data."""
+"""Shared fixtures: real bundled models loaded once per session, corpus paths, shared data.
+
+Two tiers. Tests that load a real model (torch or llama-cpp) carry the ``models`` marker: set by
+hand on a module (``pytestmark``) or here, for every test that uses a model fixture. ``make
+test-fast`` runs the rest (``-m "not models"``) in about a minute, and fails if that tier imported
+torch or llama_cpp after all; ``make test`` runs both.
+"""
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,11 +46,35 @@ def corpus_store(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("corpus")
     docs = root / "corpora"
     shutil.copytree(CORPORA, docs, ignore=shutil.ignore_patterns(".*"))
-    rag = RAG(store=root / "store")
-    rag._embedder = embedder
+    rag = RAG(store=root / "store", embedder=embedder)
     os.chdir(root)
     try:
         report = rag.ingest(["corpora"])
     finally:
         os.chdir(REPO)
     return rag, report, root
+
+
+MODEL_FIXTURES = {"embedder", "corpus_store", "generator", "chat_generator"}
+# modules whose tests load models themselves (directly or through the CLI in a subprocess)
+MODEL_MODULES = {"test_embedder", "test_generate", "test_e2e", "test_ingest_robust", "test_doctor",
+                 "test_evaluate", "test_bundle", "test_models", "test_cold_start"}
+HEAVY_MODULES = ("torch", "llama_cpp")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = getattr(item, "module", None)
+        if (MODEL_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or (module is not None and module.__name__ in MODEL_MODULES)):
+            item.add_marker(pytest.mark.models)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The fast tier must stay fast: a test there that loads a model is a mistake to fix."""
+    if session.config.getoption("markexpr", "") == "not models":
+        loaded = [m for m in HEAVY_MODULES if m in sys.modules]
+        if loaded:
+            print(f"\nfast tier imported {', '.join(loaded)}: mark the test that did with "
+                  "@pytest.mark.models or give it a fake from ragkit.testing", file=sys.stderr)
+            session.exitstatus = 1

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ragkit.abstain import MIN_EVIDENCE, MIN_EVIDENCE_EN, by_evidence, closest_sources, evidence, should_abstain
+from ragkit.abstain import MIN_EVIDENCE, MIN_EVIDENCE_EN, closest_sources, evidence, should_abstain
+from ragkit.reader import reading_order
 from ragkit.types import Chunk, Hit, chunk_id
 
 
@@ -37,7 +38,7 @@ def test_best_of_the_top_three_counts_not_only_the_first():
 def test_reading_order_prefers_more_content_words():
     partial = hit("経費精算は経理部が担当します。", "partial.txt")
     full = hit("経費精算の締め日は毎月25日です。", "full.txt")
-    assert [h.chunk.source for h in by_evidence(QUESTION, [partial, full])] == ["full.txt", "partial.txt"]
+    assert [h.chunk.source for h in reading_order(QUESTION, [partial, full])] == ["full.txt", "partial.txt"]
 
 
 def test_reading_order_breaks_coverage_ties_by_the_questions_phrasing():
@@ -45,14 +46,14 @@ def test_reading_order_breaks_coverage_ties_by_the_questions_phrasing():
     scattered = hit("毎月の締め日に経費を精算する日を決める。", "scattered.txt")
     phrased = hit("経費精算の締め日は毎月25日です。", "phrased.txt")
     assert evidence(QUESTION, [scattered]) == evidence(QUESTION, [phrased]) == pytest.approx(1.0)
-    assert by_evidence(QUESTION, [scattered, phrased])[0].chunk.source == "phrased.txt"
+    assert reading_order(QUESTION, [scattered, phrased])[0].chunk.source == "phrased.txt"
 
 
 def test_reading_order_is_stable_and_keeps_hits_beyond_the_depth():
     same = [hit("社員証の再発行について。", f"{i}.txt") for i in range(5)]
-    assert [h.chunk.source for h in by_evidence(QUESTION, same)] == [f"{i}.txt" for i in range(5)]
+    assert [h.chunk.source for h in reading_order(QUESTION, same)] == [f"{i}.txt" for i in range(5)]
     late = same[:3] + [hit("経費精算の締め日は毎月25日です。", "late.txt")]
-    assert by_evidence(QUESTION, late)[3].chunk.source == "late.txt"
+    assert reading_order(QUESTION, late)[3].chunk.source == "late.txt"
 
 
 def test_threshold_is_a_parameter():

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ragkit.generate import NOT_FOUND, Generator, fit_sources, generate_answer
+from ragkit.generate import Generator
+from ragkit.reader import NOT_FOUND, fit_sources
+from ragkit.reader import answer as generate_answer
 from ragkit.prompts import build_prompt
 from ragkit.types import Chunk, Hit, chunk_id
 
@@ -51,13 +53,13 @@ def test_bos_is_not_doubled(generator):
 def test_sources_fit_the_context_window(generator):
     texts = [f"資料{i}: " + "社内規程の本文です。" * 60 for i in range(10)]
     question = "規程は？"
-    fitted = fit_sources(generator, question, texts, "ja", 64)
+    fitted = fit_sources(generator, question, texts, 64)
     assert 0 < len(fitted) < len(texts)
     assert fitted == texts[:len(fitted)]
     prompt = build_prompt(generator.profile, question, fitted, "ja")
     assert len(generator.tokenize(prompt)) + 64 <= N_CTX
     # a first source longer than the window is cut, not dropped
-    huge = fit_sources(generator, question, ["長い資料です。" * 1000], "ja", 64)
+    huge = fit_sources(generator, question, ["長い資料です。" * 1000], 64)
     assert len(huge) == 1 and 0 < len(huge[0]) < 7000
 
 
@@ -138,8 +140,7 @@ def test_small_answer_eval_run(generator, embedder, tmp_path):
     questions = [{**q, "context": next(r["context"] for r in TINY_CORPUS if r["context_id"] == q["context_id"])}
                  for q in TINY_QUESTIONS]
     write_docs(TINY_CORPUS, tmp_path / "docs")
-    rag = RAG(store=tmp_path / "store")
-    rag._embedder, rag._generator = embedder, generator
+    rag = RAG(store=tmp_path / "store", embedder=embedder, generator=generator)
     rag.ingest([tmp_path / "docs"])
     result = evaluate_answers(rag, questions, TINY_CORPUS, limit=None, unanswerable=True)
     a, u = result["answers"], result["unanswerable"]

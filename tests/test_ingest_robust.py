@@ -16,9 +16,7 @@ from ragkit.pipeline import RAG
 
 
 def _rag(store, embedder, **overrides) -> RAG:
-    rag = RAG(store=store, **overrides)
-    rag._embedder = embedder  # the session's loaded model: same files, loaded once
-    return rag
+    return RAG(store=store, embedder=embedder, **overrides)  # the session's loaded model, loaded once
 
 
 def _japanese_pdf(path: Path, pages: list[str]) -> None:

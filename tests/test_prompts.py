@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ragkit.prompts import naive_prompt, build_prompt, choose_profile, question_language
+from ragkit.prompts import naive_prompt, build_prompt, choose_profile
+from ragkit.text.script import language_of
 
 GEMMA_BASE = {"architecture": "gemma3", "name": "Gemma 3 270m", "chat_template": None,
               "bos_token": "<bos>", "eos_token": "<eos>"}
@@ -88,7 +89,7 @@ def test_gguf_template_keeps_system_turn_when_allowed():
     ("When is the deadline?", "en"), ("VPN 2FA?", "en"), ("", "en"), ("１２３！", "en"),
 ])
 def test_question_language(text, lang):
-    assert question_language(text) == lang
+    assert language_of(text) == lang
 
 
 def test_base_model_profile_is_extractive_with_a_copy_instruction():

@@ -1,4 +1,5 @@
-"""The catalog: one SQLite file holding the manifest, the chunks and the BM25 (FTS5) index.
+"""The catalog: one SQLite file holding the manifest, the chunks and the lexical BM25 index
+(``ragkit.index.lexical``, an FTS5 table).
 
 Keeping the three in one database makes each file's update a single transaction: the manifest
 row, the chunk rows and their lexical entries change together or not at all. Chroma is the only
@@ -15,8 +16,17 @@ from typing import Iterable, Sequence
 
 from ..errors import StoreError
 from ..types import Chunk
+from .lexical import SCHEMA as LEXICAL_SCHEMA
+from .lexical import LexicalIndex
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+"""Version of the catalog layout this ragkit writes; ``_MIGRATIONS`` bring older ones up to it.
+
+1: manifest, chunks and lexical tables (ragkit 0.1.0, before versions were recorded)
+2: ``meta.schema_version`` recorded; the embedder's fingerprint joins ``built_with``
+"""
+
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
@@ -27,8 +37,15 @@ CREATE TABLE IF NOT EXISTS chunks (
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
     extractor TEXT NOT NULL DEFAULT '', quality REAL);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(tokens, tokenize="unicode61 remove_diacritics 0");
-"""
+""" + LEXICAL_SCHEMA
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Nothing to reshape: version 2 only starts recording the version (and, on the next check,
+    the embedder's fingerprint)."""
+
+
+_MIGRATIONS = {1: _migrate_1_to_2}  # from version -> step to version + 1
 
 
 @dataclass(frozen=True)
@@ -50,23 +67,41 @@ class FileRecord:
                 "warnings": self.warnings}
 
 
-def fts_query(tokens: Sequence[str]) -> str:
-    """An FTS5 MATCH expression that ORs the tokens, each quoted so no token is FTS syntax."""
-    quoted = ['"' + t.replace('"', '""') + '"' for t in dict.fromkeys(tokens) if t.strip()]
-    return " OR ".join(quoted)
-
-
 class Catalog:
     """Manifest, chunk texts and the lexical index of one store."""
 
     def __init__(self, path: Path):
+        self.path = Path(path)
         try:
             self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
+            self._open_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: the catalog is damaged ({exc}); remove the store and ingest again") from exc
+        self.lexical = LexicalIndex(self.db)
+
+    def _open_schema(self) -> None:
+        """Create a new catalog at ``SCHEMA_VERSION``, or migrate an older one forward in one
+        transaction; refuse one written by a newer ragkit."""
+        with self._tx():
+            existed = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'files'").fetchone() is not None
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = json.loads(row[0]) if row else (1 if existed else SCHEMA_VERSION)
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path.parent} was written by a newer ragkit (catalog schema {version}; "
+                                 f"this ragkit reads up to {SCHEMA_VERSION}); upgrade ragkit to use this store")
+            while version < SCHEMA_VERSION:
+                _MIGRATIONS[version](self.db)
+                version += 1
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (json.dumps(version),))
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.get_meta().get("schema_version", 1))
 
     # --- meta -----------------------------------------------------------------------------
     def get_meta(self) -> dict:
@@ -100,7 +135,7 @@ class Catalog:
                     " VALUES (?,?,?,?,?,?,?,?,?)",
                     (chunk.id, chunk.source, chunk.page, chunk.index, chunk.start, chunk.end, chunk.text,
                      chunk.extractor, chunk.quality))
-                self.db.execute("INSERT INTO lexical (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(toks)))
+                self.lexical.add(cur.lastrowid, toks)
             self.db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
                 (record.source, record.sha256, record.size, record.mtime, record.pages, len(chunks),
@@ -117,7 +152,7 @@ class Catalog:
         return removed
 
     def _delete_source(self, source: str) -> None:
-        self.db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)", (source,))
+        self.lexical.delete_source(source)
         self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
 
     # --- lookups --------------------------------------------------------------------------
@@ -135,16 +170,8 @@ class Catalog:
         return out
 
     def lexical_search(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
-        """Best ``k`` chunk ids by BM25 with a score where larger is better."""
-        expr = fts_query(tokens)
-        if not expr:
-            return []
-        rows = self.db.execute(
-            # rank inside FTS5 first, join only the k winners: joining every matched row before
-            # sorting cost 2x at 100k chunks (bench/README.md)
-            "SELECT c.id, top.s FROM (SELECT rowid, bm25(lexical) AS s FROM lexical WHERE lexical MATCH ? "
-            "ORDER BY s LIMIT ?) AS top JOIN chunks c ON c.rowid = top.rowid ORDER BY top.s", (expr, k))
-        return [(cid, -float(score)) for cid, score in rows]
+        """Best ``k`` chunk ids by BM25 (``ragkit.index.lexical``), larger score is better."""
+        return self.lexical.search(tokens, k)
 
     def pages(self) -> list[dict]:
         """Per indexed page: which extractor produced its text and the page's quality score."""
@@ -157,10 +184,12 @@ class Catalog:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
     def lexical_consistent(self) -> bool:
-        """Every chunk has exactly one lexical row and no lexical row is orphaned."""
-        n_lex = self.db.execute("SELECT count(*) FROM lexical").fetchone()[0]
-        n_join = self.db.execute("SELECT count(*) FROM lexical JOIN chunks c ON c.rowid = lexical.rowid").fetchone()[0]
-        return n_lex == n_join == self.count_chunks()
+        return self.lexical.consistent()
+
+    def rebuild_lexical(self) -> None:
+        """Re-tokenise every chunk into the lexical index in one transaction."""
+        with self._tx():
+            self.lexical.rebuild(self.db.execute("SELECT rowid, text FROM chunks").fetchall())
 
     def _tx(self):
         return _Transaction(self.db)

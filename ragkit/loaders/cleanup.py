@@ -18,10 +18,10 @@ import re
 from collections import Counter
 
 from ragkit.loaders.quality import spaced_ratio
+from ragkit.text.script import CJK_CLASS
 
 EDGE = 3
-_C = r"[\u3000-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff9f]"
-_INNER_SPACE = re.compile(rf"(?<={_C}) (?={_C}|\d)|(?<=\d) (?={_C})")
+_INNER_SPACE = re.compile(rf"(?<={CJK_CLASS}) (?={CJK_CLASS}|\d)|(?<=\d) (?={CJK_CLASS})")
 _DIGITS = re.compile(r"\d+")
 _WS = re.compile(r"\s+")
 

@@ -27,7 +27,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
-from ragkit.text.normalize import is_cjk
+from ragkit.text.script import CJK_CLASS, is_cjk
 
 SUSPECT_BELOW = 0.6
 """Pages whose best text scores below this are reported as suspect and not indexed."""
@@ -66,10 +66,8 @@ def _expected(ch: str) -> bool:
     return is_cjk(ch) or 0x2E80 <= cp <= 0x2FDF  # + CJK radicals
 
 
-_CJK_CLASS = (r"[\u3001-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-              r"\uff01-\uff9f\U00020000-\U0002fa1f]")
-_TOUCHING = re.compile(rf"(?={_CJK_CLASS}{_CJK_CLASS})")
-_SPACED = re.compile(rf"(?={_CJK_CLASS} {_CJK_CLASS})")
+_TOUCHING = re.compile(rf"(?={CJK_CLASS}{CJK_CLASS})")
+_SPACED = re.compile(rf"(?={CJK_CLASS} {CJK_CLASS})")
 
 
 def spaced_ratio(text: str) -> float:

@@ -20,10 +20,13 @@ from pathlib import Path
 
 from ragkit.errors import LoadError
 from ragkit.text.normalize import normalize
+from ragkit.text.script import CJK_PUNCTUATION, FULLWIDTH_ASCII, KANA, KANJI, in_ranges
 from ragkit.types import Document
 
 LEGACY_ENCODINGS = ("cp932", "euc_jp")
 _TRIED = "utf-8, cp932, euc-jp"
+# kana, common kanji, Japanese punctuation and full-width ASCII: what real Japanese text is made of
+_COMMON_JAPANESE = KANA + KANJI + CJK_PUNCTUATION + FULLWIDTH_ASCII
 _ALLOWED_CONTROLS = set(b"\t\n\r\x0c\x1b")
 
 
@@ -40,10 +43,7 @@ def _plausibility(text: str) -> float:
     """How Japanese/English-like a decoding is: common characters minus rare ones, per char."""
     good = rare = 0
     for ch in text:
-        cp = ord(ch)
-        if cp < 0x80 or 0x3040 <= cp <= 0x30FF or 0x3000 <= cp <= 0x303F or 0x4E00 <= cp <= 0x9FFF:
-            good += 1
-        elif 0xFF01 <= cp <= 0xFF5E:  # full-width ASCII: common in Japanese text
+        if ord(ch) < 0x80 or in_ranges(ch, _COMMON_JAPANESE):
             good += 1
         else:
             rare += 1  # half-width katakana, symbols, rare ideographs, PUA

@@ -17,9 +17,10 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Iterator
 
-from ragkit.text.normalize import LIST_MARKER, is_cjk
+from ragkit.text.normalize import LIST_MARKER
+from ragkit.text.script import is_cjk
 
 # ---------------------------------------------------------------- sentences
 
@@ -228,25 +229,38 @@ def _is_function_word(word: Any, surface: str) -> bool:
     return feature.pos1 in _DROP_POS or lemma in _QUESTION_WORDS or surface in _QUESTION_WORDS
 
 
+def analyze(text: str, form: str = TOKEN_FORM) -> list[tuple[str, bool]]:
+    """One MeCab pass over NFKC ``text``: every token in ``form`` with whether it is a content
+    word (not a particle, auxiliary, question word, light verb or English stop word). Symbols are
+    dropped. A question is read once through this; ``ragkit.query`` keeps both views."""
+    return list(_tokens(text, form, judge=True))
+
+
 def tokenize(text: str, form: str = TOKEN_FORM, content_only: bool = False) -> list[str]:
     """MeCab tokens of NFKC ``text`` in ``form`` ("surface", "lemma", "orth", "surface+lemma"…),
     Latin words as lower-cased surfaces, symbols dropped; ``content_only`` keeps content words."""
+    if content_only:
+        return [tok for tok, content in _tokens(text, form, judge=True) if content]
+    return [tok for tok, _ in _tokens(text, form, judge=False)]
+
+
+def _tokens(text: str, form: str, judge: bool) -> Iterator[tuple[str, bool]]:
+    """(token, is content word); without ``judge`` every token is reported as content and no
+    MeCab feature is read (indexing is about twice as fast that way)."""
     text = unicodedata.normalize("NFKC", text)
-    out: list[str] = []
     for word in _tagger()(text):
         surface = word.surface
         if surface.isascii():
             # Latin script and digits: lower-cased words; unidic's lemma of English is noise
             for tok in _LATIN_WORD.findall(surface.lower()):
-                if not (content_only and tok in _EN_STOP):
-                    out.append(tok)
-        elif _is_symbol(surface) or (content_only and _is_function_word(word, surface)):
+                yield tok, not (judge and tok in _EN_STOP)
+        elif _is_symbol(surface):
             continue
-        elif form == "surface":
-            out.append(surface.lower())
         else:
-            out.extend(_word_forms(word, surface, form))
-    return out
+            content = not (judge and _is_function_word(word, surface))
+            toks = [surface.lower()] if form == "surface" else _word_forms(word, surface, form)
+            for tok in toks:
+                yield tok, content
 
 
 def index_tokens(text: str) -> list[str]:
@@ -257,5 +271,10 @@ def index_tokens(text: str) -> list[str]:
 
 def query_tokens(text: str) -> list[str]:
     """Content-word tokens of a question, normalised like ``index_tokens`` so they match; falls back
-    to all tokens when the filter leaves nothing."""
-    return tokenize(text, TOKEN_FORM, content_only=True) or tokenize(text, TOKEN_FORM)
+    to all tokens when the filter leaves nothing (``ragkit.query.Query`` reads a question once)."""
+    return content_or_all(analyze(text))
+
+
+def content_or_all(analyzed: list[tuple[str, bool]]) -> list[str]:
+    """The content words of an ``analyze`` result, or every token when there are none."""
+    return [tok for tok, content in analyzed if content] or [tok for tok, _ in analyzed]

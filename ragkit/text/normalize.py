@@ -10,28 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CJK_RANGES = (
-    (0x3000, 0x303F),  # CJK punctuation 、。「」
-    (0x3040, 0x30FF),  # hiragana, katakana
-    (0x31F0, 0x31FF),  # katakana extensions
-    (0x3400, 0x4DBF),  # CJK ext A
-    (0x4E00, 0x9FFF),  # CJK unified
-    (0xF900, 0xFAFF),  # compatibility ideographs
-    (0xFF01, 0xFF60),  # full-width forms (few survive NFKC)
-    (0xFF61, 0xFF9F),  # half-width katakana (NFKC widens them)
-    (0x20000, 0x2FA1F),
-)
+from ragkit.text.script import is_cjk
+
 _SENTENCE_END = set("。！？!?」』）)】")
 LIST_MARKER = re.compile(r"^\s*(?:[-*+•・■□◆◇○●※#>]|\d+[.)．、]|[（(]\d+[)）]|第\d+[条章節項])")
 _SPACES = re.compile(r"[ \t\u3000\u00a0]+")
 # C0/C1 control characters except tab and newline (NFKC keeps them; they only confuse search)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def is_cjk(ch: str) -> bool:
-    """True for kana, kanji and Japanese punctuation."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
 _HEADING_MAX = 30  # a heading line: at most this long, no punctuation, half the next line or less

@@ -1,0 +1,94 @@
+"""A question, read once: its normalised text, language and tokens, shared by every step of an answer.
+
+Retrieval (BM25 query), the evidence check (abstention), the reader's chunk choice and the prompt
+all look at the same question. ``make_query`` normalises it (NFKC), detects its language and runs
+MeCab over it exactly once; the steps read the fields they need. Chunk tokens are cached for the
+few answers in flight, because the evidence check and the chunk choice look at the same top chunks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Sequence
+
+from ragkit.text.japanese import analyze, content_or_all, index_tokens
+from ragkit.text.normalize import normalize
+from ragkit.text.script import language_of
+
+
+@dataclass(frozen=True)
+class Query:
+    """``text`` as asked; ``normalized`` (NFKC, spaces collapsed) is what every step reads;
+    ``tokens`` every index-form token in order; ``content_tokens`` the content words (all tokens
+    when there are none), which BM25 searches and the evidence check counts."""
+
+    text: str
+    normalized: str
+    language: str
+    tokens: tuple[str, ...]
+    content_tokens: tuple[str, ...]
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Content words with English inflection folded: what must occur in a chunk as evidence."""
+        return frozenset(fold_words(self.content_tokens))
+
+    @cached_property
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """Adjacent token pairs, function words included: they carry the question's phrasing."""
+        return frozenset(adjacent_pairs(self.tokens))
+
+
+def make_query(question: str) -> Query:
+    """Read ``question`` once (one MeCab pass); raises ValueError when it has no text."""
+    normalized = normalize(question, join=False)
+    if not normalized:
+        raise ValueError("the question is empty; ask something, e.g. ragkit ask \"経費の申請期限は？\"")
+    analyzed = analyze(normalized)
+    return Query(text=question.strip(), normalized=normalized, language=language_of(normalized),
+                 tokens=tuple(tok for tok, _ in analyzed), content_tokens=tuple(content_or_all(analyzed)))
+
+
+def as_query(question: "str | Query") -> Query:
+    """``question`` itself when it is already a Query, else ``make_query(question)``."""
+    return question if isinstance(question, Query) else make_query(question)
+
+
+def _stem(token: str) -> str:
+    """Crude English suffix folding (replaced/replace, dishes/dish) so inflection does not read as
+    missing evidence; Japanese tokens pass unchanged."""
+    if token.isascii() and len(token) > 4:
+        for suffix in ("ing", "ed", "es", "s", "e"):
+            if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+                return token[: -len(suffix)]
+    return token
+
+
+def fold_words(tokens: Sequence[str]) -> set[str]:
+    """Tokens with English inflection folded, as a set."""
+    return {_stem(t) for t in tokens}
+
+
+def adjacent_pairs(tokens: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent token pairs of a token sequence."""
+    return set(zip(tokens, tokens[1:]))
+
+
+@lru_cache(maxsize=256)
+def chunk_tokens(text: str) -> tuple[str, ...]:
+    """MeCab tokens of a chunk, kept for the few answers in flight."""
+    return tuple(index_tokens(text))
+
+
+def word_coverage(query: Query, text: str) -> float:
+    """Share (0..1) of the query's content words that occur in ``text``; 0 for a query without any."""
+    if not query.words:
+        return 0.0
+    return len(query.words & fold_words(chunk_tokens(text))) / len(query.words)
+
+
+def phrase_overlap(query: Query, text: str) -> float:
+    """Share (0..1) of the query's adjacent token pairs that ``text`` also has."""
+    if not query.pairs:
+        return 0.0
+    return len(query.pairs & adjacent_pairs(chunk_tokens(text))) / len(query.pairs)

@@ -1,0 +1,107 @@
+"""The reader: turn a question and its retrieved hits into a cited answer, top to bottom.
+
+    evidence too weak?  → abstain ("not in the documents", closest sources listed)
+    choose what to read → the chunks best covering the question first (``reading_order``)
+    fit                 → as many sources as fit the model's context window
+    prompt              → the model family's prompt (``ragkit.prompts``)
+    generate            → stream from the generator (extractive span constraint for base models)
+    cite                → check the ``[n]`` markers against the sources (``ragkit.citations``)
+
+The generator is anything with the small interface ``ragkit.protocols.Generator`` (the llama-cpp
+wrapper in ``ragkit.generate``, or a fake from ``ragkit.testing``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ragkit.abstain import closest_sources, should_abstain
+from ragkit.citations import attach_citations
+from ragkit.prompts import build_prompt
+from ragkit.query import Query, as_query, phrase_overlap, word_coverage
+from ragkit.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from ragkit.protocols import Generator
+
+NOT_FOUND = {"ja": "資料からは分かりませんでした。", "en": "The documents do not say."}
+READING_DEPTH = 3  # the top hits whose order the reader may change
+PHRASE_WEIGHT = 0.2  # reading_order: adjacent-pair overlap beside coverage
+_MARGIN_TOKENS = 8  # slack for tokenisation differences at the seams of the prompt
+
+
+def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
+           on_token: Callable[[str], None] | None = None, max_answer_tokens: int | None = None,
+           min_evidence: float | None = None) -> Answer:
+    """Answer ``question`` from ``hits`` with numbered, checked citations.
+
+    Abstains (fixed localised text, closest sources listed unsupported) when the evidence is below
+    ``min_evidence`` (default: ``ragkit.abstain``'s threshold for the question's language; 0 never
+    abstains while there are hits) or the model produced nothing. An extractive profile copies a
+    verbatim source span, cited to the best-ranked source containing it. ``on_token`` receives the
+    raw pieces as they stream; ``Answer.text`` is the final text, whose markers may be renumbered.
+    """
+    query = as_query(question)
+    if not hits or should_abstain(query, hits, min_evidence):
+        return abstention(query, hits)
+    profile = generator.profile
+    budget = max_answer_tokens or profile.answer_tokens
+    used = reading_order(query, hits)[:profile.max_sources] if profile.max_sources else hits
+    sources = fit_sources(generator, query, [h.chunk.text for h in used], budget)
+    prompt = build_prompt(profile, query.normalized, sources, query.language)
+    constrain = generator.span_constraint(sources) if profile.extractive else None
+    pieces = []
+    for piece in generator.stream(prompt, budget, list(profile.stop), constrain):
+        pieces.append(piece)
+        if on_token is not None:
+            on_token(piece)
+    if not "".join(pieces).strip():
+        return abstention(query, hits)
+    text, citations = attach_citations("".join(pieces), used[:len(sources)])
+    return Answer(question=query.text, text=text, citations=citations, hits=list(hits))
+
+
+def abstention(question: "str | Query", hits: list[Hit]) -> Answer:
+    """The fixed "not in the documents" answer, with the closest sources listed as unsupported."""
+    query = as_query(question)
+    return Answer(question=query.text, text=NOT_FOUND[query.language], citations=closest_sources(hits),
+                  hits=list(hits), abstained=True)
+
+
+def reading_order(question: "str | Query", hits: list[Hit], depth: int = READING_DEPTH) -> list[Hit]:
+    """``hits`` with the first ``depth`` reordered by how well each answers ``question``: content-
+    word coverage plus ``PHRASE_WEIGHT`` times the share of the question's adjacent token pairs
+    (e.g. 気団/は, 冬/が) that the chunk also has. Stable, so ties keep the retrieval order.
+
+    The extractive reader reads the first one. Share of the 300 ja_dev questions (top 3 hybrid
+    hits) whose first hit is the gold paragraph: retrieval order 0.897, coverage 0.913, coverage +
+    pairs 0.923 (weights 0.1 to 1.0 all give 0.923; corpus-IDF-weighted coverage 0.917 and
+    IDF within the three hits 0.910 gain less). The gold paragraph is among the three for 0.957.
+    """
+    query = as_query(question)
+    if not query.words:
+        return list(hits)
+
+    def score(hit: Hit) -> float:
+        return word_coverage(query, hit.chunk.text) + PHRASE_WEIGHT * phrase_overlap(query, hit.chunk.text)
+
+    head = sorted(hits[:depth], key=lambda h: -score(h))
+    return head + list(hits[depth:])
+
+
+def fit_sources(generator: "Generator", question: "str | Query", texts: list[str], answer_tokens: int) -> list[str]:
+    """As many source texts (best first) as fit in ``n_ctx`` minus the answer and the prompt frame;
+    the first one is cut to fit rather than dropped."""
+    query = as_query(question)
+    frame = generator.count_tokens(build_prompt(generator.profile, query.normalized, [], query.language))
+    room = generator.n_ctx - answer_tokens - frame - _MARGIN_TOKENS - 1
+    fitted: list[str] = []
+    for i, text in enumerate(texts, 1):
+        cost = generator.count_tokens(f"[{i}] {text.strip()}\n\n")
+        if cost <= room:
+            fitted.append(text)
+            room -= cost
+            continue
+        if not fitted and room > 16:
+            fitted.append(generator.truncate(text.strip(), room - 8))
+        break
+    return fitted
