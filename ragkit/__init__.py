@@ -18,14 +18,18 @@ from .errors import (ConfigError, GenerationError, LoadError, ModelNotFound, Rag
 from .types import Answer, Chunk, Citation, Document, Hit
 
 
-def __getattr__(name: str):
-    if name in ("RAG", "IngestReport"):
-        from . import pipeline
+_LAZY = {"RAG": "pipeline", "IngestReport": "pipeline", "FileRecord": "index.catalog",
+         "AnswerStream": "streaming", "Query": "query", "make_query": "query"}
 
-        return getattr(pipeline, name)
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)
 
 
-__all__ = ["RAG", "IngestReport", "Settings", "load_settings", "Document", "Chunk", "Hit", "Citation",
+__all__ = ["RAG", "IngestReport", "FileRecord", "AnswerStream", "Query", "make_query", "Settings", "load_settings", "Document", "Chunk", "Hit", "Citation",
            "Answer", "RagkitError", "ConfigError", "ModelNotFound", "LoadError", "StoreError", "StoreLocked",
            "GenerationError", "__version__"]

@@ -1,18 +1,20 @@
 """The only place that knows the order of the steps: ``RAG.ingest`` and ``RAG.ask``."""
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from .config import Settings, load_settings
 from .errors import LoadError, RagkitError
 from .index.catalog import FileRecord
 from .query import Query, as_query
 from .store import FileUpdate, Store
+from .streaming import AnswerStream
 from .types import Answer, Chunk, Hit, file_sha256
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 # 16.0 s with 256, 12.6 s with 1,024 (raw encode of all at once: 13.4 s). A kill loses at most one
 # call's embeddings (~30 s of work at float32 speed); memory per call is texts and vectors only.
 EMBED_BATCH_CHUNKS = 1024
+TEXTS_DIR = "texts"  # ingest_texts writes here, inside the store
 
 
 @dataclass
@@ -70,6 +73,7 @@ class RAG:
         base = settings or load_settings(config)
         self.settings = base.replace(store=str(store) if store is not None else None, **overrides)
         self._store: Store | None = None
+        self._given = (embedder, generator)  # kept across close(): the caller owns them
         self._embedder = embedder
         self._generator = generator
         self._card: "EmbedderCard | None" = None
@@ -305,6 +309,63 @@ class RAG:
             result = store.check()
         result["repaired"] = repaired
         return result
+
+
+    # --- streaming, async, texts without files, lifecycle ------------------------------------------
+    def stream(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> AnswerStream:
+        """``ask`` as an iterator of text pieces (``ragkit.streaming``); the finished Answer is
+        in the returned stream's ``answer`` once iterated."""
+        query = as_query(question)
+        return AnswerStream(lambda on_token: self.ask(query, k=k, mode=mode, on_token=on_token))
+
+    async def aask(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> Answer:
+        """``ask`` for asyncio code: runs in a worker thread (generation stays serialised)."""
+        return await asyncio.to_thread(self.ask, question, k, mode)
+
+    async def aretrieve(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> list[Hit]:
+        """``retrieve`` for asyncio code, in a worker thread (retrievals run concurrently)."""
+        return await asyncio.to_thread(self.retrieve, question, k, mode)
+
+    def ingest_texts(self, texts: Mapping[str, str | bytes]) -> IngestReport:
+        """Index text that does not live in files: ``{"faq/vpn.md": "...", "memo.txt": b"..."}``.
+
+        Each name (a relative path with a supported suffix) is written under the store's own
+        ``texts/`` folder and ingested like a file, so re-sending the same text embeds nothing and
+        ``remove`` takes the same name."""
+        root = Path(self.settings.store) / TEXTS_DIR
+        written = []
+        for name, content in texts.items():
+            target = _inside(root, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+            if not target.is_file() or target.read_bytes() != data:
+                target.write_bytes(data)
+            written.append(target)
+        return self.ingest(written)
+
+    def close(self) -> None:
+        """Release the store's files and the models it loaded (not the ones passed in); the RAG
+        can be used again, it reopens what it needs."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store = None
+            self._embedder, self._generator = self._given
+            self._store_checked = False
+
+    def __enter__(self) -> "RAG":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _inside(root: Path, name: str) -> Path:
+    """``root / name`` for a relative ``name`` that stays inside ``root``; ValueError otherwise."""
+    relative = Path(name)
+    if not name.strip() or relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"text name {name!r} must be a relative path inside the store, like 'faq/vpn.md'")
+    return root / relative
 
 
 def _under(source: str, roots: Iterable[str]) -> bool:

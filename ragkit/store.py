@@ -65,6 +65,11 @@ class Store:
             self._vectors = VectorIndex(self.path / VECTORS_DIR)
         return self._vectors
 
+    def close(self) -> None:
+        """Close the catalog connection and drop the vector client (reopened on next use)."""
+        self.catalog.db.close()
+        self._vectors = None
+
     # --- reading ----------------------------------------------------------------------------
     def file(self, source: str) -> FileRecord | None:
         return self.catalog.file(source)
