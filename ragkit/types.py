@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+# TEMPORARY: pipeline.py still imports file_sha256 from here; remove once it imports ragkit.hashing
+from .hashing import file_sha256  # noqa: F401
+
 
 @dataclass(frozen=True)
 class Document:
@@ -34,15 +37,6 @@ class Chunk:
     text: str
     extractor: str = ""
     quality: float | None = None
-
-
-def file_sha256(path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (manifest entries, model checks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def chunk_id(source: str, page: int | None, start: int, text: str) -> str:
