@@ -60,12 +60,13 @@ class RAG:
     """
 
     def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
-                 config: str | Path | None = None, **overrides):
+                 config: str | Path | None = None, embedder: "Embedder | None" = None,
+                 generator: "Generator | None" = None, **overrides):
         base = settings or load_settings(config)
         self.settings = base.replace(store=str(store) if store is not None else None, **overrides)
         self._store: Store | None = None
-        self._embedder: "Embedder | None" = None
-        self._generator: "Generator | None" = None
+        self._embedder = embedder
+        self._generator = generator
         self._store_checked = False
 
     # --- lazily built parts -------------------------------------------------------------------

@@ -9,7 +9,8 @@ import pytest
 from conftest import shared_data
 from ragkit.cli import main
 from ragkit.errors import ConfigError
-from ragkit.evaluate import build_eval_rag, doc_stem, gold_rank, parse_modes, score_ranks
+from ragkit.evaluate import build_eval_rag, gold_rank, parse_modes, score_ranks
+from ragkit.qa import doc_stem
 
 PARAGRAPHS = [
     ("ja-1", "富士山", "富士山は静岡県と山梨県にまたがる活火山で、標高は3776メートルである。日本最高峰の山として知られる。"),

@@ -131,8 +131,9 @@ TINY_QUESTIONS = [
 
 
 def test_small_answer_eval_run(generator, embedder, tmp_path):
-    from ragkit.answer_eval import evaluate_answers, format_answer_table
-    from ragkit.evaluate import write_docs
+    from ragkit.answer_eval import evaluate_answers
+    from ragkit.cli import format_answer_table
+    from ragkit.qa import write_docs
     from ragkit.pipeline import RAG
 
     questions = [{**q, "context": next(r["context"] for r in TINY_CORPUS if r["context_id"] == q["context_id"])}
