@@ -82,9 +82,11 @@ def test_fts_query_quotes_every_token(tokens, expected):
 
 def test_fts_syntax_tokens_do_not_break_search(tmp_path):
     store = Store(tmp_path / "s", create=True)
-    write(store, "a.txt", ["near and or not"])
-    for toks in (["NEAR"], ["AND", "OR"], ['"'], ["(", ")"], ["*"], ["-x"], ["^"]):
-        store.catalog.lexical_search(toks, 5)  # must not raise
+    [chunk] = write(store, "a.txt", ["near and or not"])
+    for words in (["NEAR"], ["AND", "OR"], ["not", "x:y"]):  # FTS5 operators are searched as words
+        assert [cid for cid, _ in store.catalog.lexical_search(words, 5)] == [chunk.id], words
+    for marks in (['"'], ["(", ")"], ["*"], ["-x"], ["^"]):  # FTS5 syntax alone matches nothing
+        assert store.catalog.lexical_search(marks, 5) == [], marks
 
 
 def test_second_writer_times_out_with_a_clear_error(tmp_path):
