@@ -9,7 +9,8 @@ import pytest
 from conftest import shared_data
 from ragkit.cli import main
 from ragkit.errors import ConfigError
-from ragkit.evaluate import build_eval_rag, gold_rank, parse_modes, score_ranks
+from ragkit import evaluate
+from ragkit.evaluate import MemoEmbedder, build_eval_rag, gold_rank, parse_modes, score_ranks
 from ragkit.qa import doc_stem
 
 PARAGRAPHS = [
@@ -85,6 +86,31 @@ def test_eval_table_mode_and_limit(qa_files, capsys):
     assert len(lines) == 2
 
 
+def test_run_eval_returns_figures_and_prints_nothing(qa_files, capsys):
+    corpus, questions, cache = qa_files
+    result = evaluate.run_eval(corpus, questions, ["lexical"], limit=2, cache=cache, log=lambda msg: None)
+    assert list(result) == ["modes"] and result["modes"]["lexical"]["n"] == 2
+    assert result["modes"]["lexical"]["recall@1"] == 1.0
+    assert capsys.readouterr() == ("", "")  # printing is the CLI's job
+
+
+def test_memo_embedder_embeds_each_query_once_and_delegates_the_rest():
+    class Counting:
+        model_id = "fake:1"
+
+        def __init__(self):
+            self.calls: list[str] = []
+
+        def embed_query(self, text: str) -> list[float]:
+            self.calls.append(text)
+            return [float(len(text))]
+
+    inner = Counting()
+    memo = MemoEmbedder(inner)
+    assert [memo.embed_query(q) for q in ("abc", "de", "abc")] == [[3.0], [2.0], [3.0]]
+    assert inner.calls == ["abc", "de"] and memo.model_id == "fake:1"
+
+
 def test_second_build_reuses_the_cached_store(qa_files):
     corpus, _, cache = qa_files
     logged: list[str] = []
@@ -92,6 +118,7 @@ def test_second_build_reuses_the_cached_store(qa_files):
     logged.clear()
     rag, stems = build_eval_rag(corpus, cache=cache, log=logged.append)
     assert logged == []  # nothing new or changed: nothing embedded
+    assert isinstance(rag.embedder, MemoEmbedder)  # dense and hybrid share each question's vector
     assert stems[doc_stem("en/4")] == "en/4"
     hits = rag.retrieve("molten lava ash gases", k=3, mode="lexical")
     assert stems[Path(hits[0].chunk.source).stem] == "en/4"
