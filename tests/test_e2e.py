@@ -155,7 +155,8 @@ def test_ingest_and_ask_work_with_every_connection_refused(tmp_path):
     guard.mkdir()
     log = tmp_path / "net.log"
     (guard / "sitecustomize.py").write_text(netguard.sitecustomize(log, allow=()))  # not even loopback
-    env = {"PYTHONPATH": str(guard), "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
+    path = os.pathsep.join(filter(None, [str(guard), os.environ.get("PYTHONPATH")]))  # keep the ragkit under test
+    env = {"PYTHONPATH": path, "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
     store = str(tmp_path / "store")
     run_cli("--store", store, "ingest", str(CORPORA), cwd=tmp_path, env=env)
     ask = run_cli("--store", store, "ask", "パスワードは何文字以上にする必要がありますか？", "--no-stream",
