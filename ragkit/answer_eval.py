@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable
 
 from ragkit.citations import content_chars
 from ragkit.reader import answer as generate_answer
 from ragkit.prompts import naive_prompt
+from ragkit.qa import doc_stem, paragraph_text, source_stem
 from ragkit.types import Chunk, Hit, chunk_id
 
 ANSWER_K = 3  # sources in the prompt: the 270M model reads 3 paragraphs well, more only costs time
@@ -60,15 +60,13 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
                      unanswerable: bool = False, k: int = ANSWER_K,
                      log: Callable[[str], None] | None = None) -> dict:
     """Answer metrics (and, with ``unanswerable``, the abstention rate) for the first ``limit``
-    questions; ``rag`` is a RAG whose store holds ``corpus`` as written by ``ragkit.evaluate``."""
-    from ragkit.evaluate import doc_stem, paragraph_text
-
+    questions; ``rag`` is a RAG whose store holds ``corpus`` as written by ``ragkit.qa.write_docs``."""
     questions = questions[:limit] if limit else list(questions)
     by_stem = {doc_stem(str(r["context_id"])): r for r in corpus}
     generator = rag.generator
 
     def row_of(hit: Hit) -> dict:
-        return by_stem.get(Path(hit.chunk.source).stem, {})
+        return by_stem.get(source_stem(hit.chunk.source), {})
 
     exact, f1, ceiling, naive, cited_ok, answered, abstained = [], [], [], [], [], [], []
     started = time.perf_counter()
@@ -81,7 +79,7 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
         exact.append(0.0 if answer.abstained else exact_match(answer.text, golds))
         f1.append(0.0 if answer.abstained else char_f1(answer.text, golds))
         if not answer.abstained:
-            cited = {str(by_stem.get(Path(c.source).stem, {}).get("context_id")) for c in answer.citations}
+            cited = {str(by_stem.get(source_stem(c.source), {}).get("context_id")) for c in answer.citations}
             cited_ok.append(float(gold_id in cited))
         gold_text = paragraph_text({"title": q.get("title", ""), "context": q["context"]})
         gold_hit = Hit(chunk=Chunk(id=chunk_id(gold_id, None, 0, gold_text), source=gold_id, page=None,
@@ -106,15 +104,3 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
     if unanswerable:
         result["unanswerable"] = {"n": len(abstained), "abstention_rate": _mean(abstained)}
     return result
-
-
-def format_answer_table(result: dict) -> str:
-    """Fixed-width lines for the answer metrics (and abstention, when measured)."""
-    a = result["answers"]
-    lines = [f"{'answers':<12} {'n':>5} {'EM':>6} {'F1':>6} {'ceiling':>8} {'naive':>6} {'cite':>6} {'answered':>9}",
-             f"{'':<12} {a['n']:>5} {a['exact']:>6.3f} {a['f1']:>6.3f} {a['reader_ceiling_f1']:>8.3f} "
-             f"{a['naive_prompt_f1']:>6.3f} {a['citation_accuracy']:>6.3f} {a['answer_rate']:>9.3f}"]
-    if "unanswerable" in result:
-        u = result["unanswerable"]
-        lines.append(f"{'unanswerable':<12} {u['n']:>5} abstained {u['abstention_rate']:.3f}")
-    return "\n".join(lines)

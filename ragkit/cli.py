@@ -172,16 +172,66 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import run_cli
+def format_eval_table(result: dict) -> str:
+    """A fixed-width table of the retrieval metrics, one row per mode."""
+    lines = [f"{'mode':<8} {'n':>5} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'sec':>7}"]
+    for mode, m in result["modes"].items():
+        lines.append(f"{mode:<8} {m['n']:>5} {m['recall@1']:>6.3f} {m['recall@5']:>6.3f} "
+                     f"{m['recall@10']:>6.3f} {m['mrr@10']:>7.3f} {m['seconds']:>7.1f}")
+    return "\n".join(lines)
 
-    return run_cli(args)
+
+def format_answer_table(result: dict) -> str:
+    """Fixed-width lines for the answer metrics (and abstention, when measured)."""
+    a = result["answers"]
+    lines = [f"{'answers':<12} {'n':>5} {'EM':>6} {'F1':>6} {'ceiling':>8} {'naive':>6} {'cite':>6} {'answered':>9}",
+             f"{'':<12} {a['n']:>5} {a['exact']:>6.3f} {a['f1']:>6.3f} {a['reader_ceiling_f1']:>8.3f} "
+             f"{a['naive_prompt_f1']:>6.3f} {a['citation_accuracy']:>6.3f} {a['answer_rate']:>9.3f}"]
+    if "unanswerable" in result:
+        u = result["unanswerable"]
+        lines.append(f"{'unanswerable':<12} {u['n']:>5} abstained {u['abstention_rate']:.3f}")
+    return "\n".join(lines)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_eval
+
+    result = run_eval(args.corpus, args.questions, args.mode, limit=args.limit,
+                      generate=args.generate, unanswerable=args.unanswerable, cache=args.cache,
+                      embed_model=args.embed_model, config=args.config, log=_err)
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_eval_table(result))
+        if "answers" in result:
+            print(format_answer_table(result))
+    return 0
+
+
+def format_doctor_report(report: dict) -> str:
+    """Human-readable doctor report: one line per check, the fix under each failure, the verdict."""
+    lines = [f"ragkit doctor — ragkit {report['ragkit']}, Python {report['versions']['python']}"]
+    for c in report["checks"]:
+        lines.append(f"[{' ok ' if c['ok'] else 'FAIL'}] {c['name']}: {c['detail']}")
+        if not c["ok"] and c["fix"]:
+            lines.append(f"       fix: {c['fix']}")
+    verdict = ("OK: ready to answer questions offline" if report["ok"]
+               else f"NOT OK: {len(report['failed'])} problem(s): {', '.join(report['failed'])}")
+    lines.append(f"verdict: {verdict}")
+    return "\n".join(lines)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .doctor import run_cli
+    """Exit 0 when everything is ready, 1 otherwise."""
+    from .config import load_settings
+    from .doctor import diagnose
 
-    return run_cli(args)
+    report = diagnose(load_settings(args.config, store=args.store)).to_json()
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_doctor_report(report))
+    return 0 if report["ok"] else EXIT_ERROR
 
 
 # --- parser -----------------------------------------------------------------------------------

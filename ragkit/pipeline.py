@@ -15,7 +15,8 @@ from .index.catalog import FileRecord
 from .query import Query, as_query
 from .store import FileUpdate, Store
 from .streaming import AnswerStream
-from .types import Answer, Chunk, Hit, file_sha256
+from .hashing import file_sha256
+from .types import Answer, Chunk, Hit
 
 if TYPE_CHECKING:
     from .index.embedder import EmbedderCard

@@ -36,15 +36,6 @@ class Chunk:
     quality: float | None = None
 
 
-def file_sha256(path) -> str:
-    """sha256 of a file's bytes, read in 1 MiB blocks (manifest entries, model checks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def chunk_id(source: str, page: int | None, start: int, text: str) -> str:
     """Deterministic id: the same text at the same place of the same file gets the same id."""
     key = f"{source}\0{page if page is not None else ''}\0{start}\0{text}"

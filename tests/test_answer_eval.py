@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ragkit.answer_eval import char_f1, exact_match, format_answer_table, normalize_answer
+from ragkit.answer_eval import char_f1, exact_match, normalize_answer
+from ragkit.cli import format_answer_table
 
 
 def test_normalisation_drops_width_case_space_punctuation_and_markers():

@@ -16,19 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from ragkit import netguard
+
 REPO = Path(__file__).resolve().parents[1]
 BUNDLES = sorted((REPO / "dist").glob("ragkit-offline-*.tar"))
 QUESTION = "国内出張の日当は1日あたりいくらですか？"
 pytestmark = pytest.mark.slow
-
-_GUARD = '''import socket
-_connect = socket.socket.connect
-def _blocked(self, address):
-    if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-        raise OSError("network disabled by the bundle test: " + str(address))
-    return _connect(self, address)
-socket.socket.connect = _blocked
-'''
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +51,7 @@ def offline(tmp_path_factory):
         return ["unshare", "-n"], env
     guard = root / "guard"
     guard.mkdir()
-    (guard / "sitecustomize.py").write_text(_GUARD)
+    (guard / "sitecustomize.py").write_text(netguard.sitecustomize(root / "net.log", allow=netguard.LOOPBACK))
     env["PYTHONPATH"] = str(guard)
     return [], env
 

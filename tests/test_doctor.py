@@ -1,7 +1,6 @@
 """`ragkit doctor`: healthy on this install; names a missing, truncated or corrupted model."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -11,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ragkit.cli import format_doctor_report, main
 from ragkit.config import load_settings
-from ragkit.doctor import run_cli, run_doctor
+from ragkit.doctor import diagnose
 from ragkit.models import bundled_gguf_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +25,11 @@ def _settings(tmp_path: Path, **overrides):
 
 def _check(report: dict, name: str) -> dict:
     return next(c for c in report["checks"] if c["name"] == name)
+
+
+def run_doctor(settings) -> dict:
+    """The report as ``ragkit doctor --json`` prints it."""
+    return diagnose(settings).to_json()
 
 
 def _flip_byte(path: Path, offset: int) -> None:
@@ -79,11 +84,14 @@ def test_missing_model_path_fails_the_cli_with_a_fix(tmp_path, monkeypatch, caps
     missing = tmp_path / "models" / "calm3-22b-chat.gguf"
     monkeypatch.setenv("RAGKIT_LLM_MODEL_PATH", str(missing))
     monkeypatch.chdir(tmp_path)
-    code = run_cli(argparse.Namespace(store=str(tmp_path / "s"), config=None, json=True))
+    code = main(["--store", str(tmp_path / "s"), "doctor", "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert code != 0 and report["ok"] is False
+    assert code == 1 and report["ok"] is False and report["failed"] == ["llm"]
     llm = _check(report, "llm")
     assert llm["ok"] is False and str(missing) in llm["detail"] and "RAGKIT_LLM_MODEL_PATH" in llm["fix"]
+    text = format_doctor_report(report).splitlines()
+    assert f"[FAIL] llm: {llm['detail']}" in text and f"       fix: {llm['fix']}" in text
+    assert text[-1] == "verdict: NOT OK: 1 problem(s): llm"
 
 
 def test_truncated_user_gguf_does_not_load(tmp_path, gguf):

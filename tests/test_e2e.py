@@ -11,6 +11,7 @@ import pytest
 
 from corpus_facts import FACTS
 from conftest import CORPORA, REPO
+from ragkit import netguard
 
 JA_PDF_FACTS = [f for f in FACTS if f["page"] and not f["question"].isascii()]
 
@@ -149,31 +150,13 @@ def test_help_is_fast_and_loads_no_model(tmp_path):
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
 
 
-GUARD = '''
-import socket, os
-_log = os.environ["RAGKIT_NET_LOG"]
-def _refuse(*args, **kwargs):
-    with open(_log, "a") as fh:
-        fh.write(repr(args[:2]) + "\\n")
-    raise OSError("network disabled by test")
-_orig_connect = socket.socket.connect
-def _connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _refuse(address)
-    return _orig_connect(self, address)
-socket.socket.connect = _connect
-socket.socket.connect_ex = _connect
-socket.create_connection = _refuse
-socket.getaddrinfo = _refuse
-'''
-
-
 def test_ingest_and_ask_work_with_every_connection_refused(tmp_path):
     guard = tmp_path / "guard"
     guard.mkdir()
-    (guard / "sitecustomize.py").write_text(GUARD)
     log = tmp_path / "net.log"
-    env = {"PYTHONPATH": str(guard), "RAGKIT_NET_LOG": str(log), "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
+    (guard / "sitecustomize.py").write_text(netguard.sitecustomize(log, allow=()))  # not even loopback
+    path = os.pathsep.join(filter(None, [str(guard), os.environ.get("PYTHONPATH")]))  # keep the ragkit under test
+    env = {"PYTHONPATH": path, "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
     store = str(tmp_path / "store")
     run_cli("--store", store, "ingest", str(CORPORA), cwd=tmp_path, env=env)
     ask = run_cli("--store", store, "ask", "パスワードは何文字以上にする必要がありますか？", "--no-stream",

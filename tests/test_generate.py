@@ -133,8 +133,9 @@ TINY_QUESTIONS = [
 
 
 def test_small_answer_eval_run(generator, embedder, tmp_path):
-    from ragkit.answer_eval import evaluate_answers, format_answer_table
-    from ragkit.evaluate import write_docs
+    from ragkit.answer_eval import evaluate_answers
+    from ragkit.cli import format_answer_table
+    from ragkit.qa import write_docs
     from ragkit.pipeline import RAG
 
     questions = [{**q, "context": next(r["context"] for r in TINY_CORPUS if r["context_id"] == q["context_id"])}
@@ -147,7 +148,8 @@ def test_small_answer_eval_run(generator, embedder, tmp_path):
     assert a["n"] == u["n"] == 3
     assert a["answer_rate"] == 1.0 and a["citation_accuracy"] == 1.0
     assert a["f1"] > 0.3 and a["reader_ceiling_f1"] > 0.3  # copied spans may run longer than the gold
-    assert 0.0 <= a["naive_prompt_f1"] <= 1.0 and 0.0 <= a["exact"] <= a["f1"]
+    assert a["naive_prompt_f1"] > 0.1  # the naive prompt answers some, if worse than the reader
+    assert round(a["exact"] * 3, 3) in (0.0, 1.0, 2.0, 3.0) and a["exact"] <= a["f1"]  # a share of 3 questions
     assert u["abstention_rate"] == 1.0  # with its article gone, nothing else mentions the topic
     assert "unanswerable" in format_answer_table(result)
 

