@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, page INTEGER,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    extractor TEXT NOT NULL DEFAULT '', quality REAL);
+    extractor TEXT NOT NULL DEFAULT '', quality REAL, location TEXT);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(tokens, tokenize="unicode61 remove_diacritics 0");
 """
@@ -65,6 +65,7 @@ class Catalog:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            _add_location_column(self.db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: the catalog is damaged ({exc}); remove the store and ingest again") from exc
 
@@ -96,10 +97,10 @@ class Catalog:
             self._delete_source(record.source)
             for chunk, toks in zip(chunks, tokens):
                 cur = self.db.execute(
-                    "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality, location)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (chunk.id, chunk.source, chunk.page, chunk.index, chunk.start, chunk.end, chunk.text,
-                     chunk.extractor, chunk.quality))
+                     chunk.extractor, chunk.quality, chunk.location))
                 self.db.execute("INSERT INTO lexical (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(toks)))
             self.db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
@@ -128,10 +129,10 @@ class Catalog:
             part = ids[lo:lo + 500]
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
-                    f"SELECT id, source, page, idx, start, end, text, extractor, quality FROM chunks WHERE id IN ({marks})",
-                    part):
+                    f"SELECT id, source, page, idx, start, end, text, extractor, quality, location FROM chunks"
+                    f" WHERE id IN ({marks})", part):
                 out[row[0]] = Chunk(id=row[0], source=row[1], page=row[2], index=row[3], start=row[4], end=row[5],
-                                    text=row[6], extractor=row[7], quality=row[8])
+                                    text=row[6], extractor=row[7], quality=row[8], location=row[9])
         return out
 
     def lexical_search(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
@@ -176,6 +177,13 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
+
+
+def _add_location_column(db: sqlite3.Connection) -> None:
+    """Stores made before Office formats lack ``chunks.location``: add it (NULL for old rows)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+    if "location" not in columns:
+        db.execute("ALTER TABLE chunks ADD COLUMN location TEXT")
 
 
 def _record(row: tuple) -> FileRecord:
