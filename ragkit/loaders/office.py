@@ -61,7 +61,8 @@ def check_ooxml(path: Path) -> None:
         raise LoadError(source, f"damaged {what} (not a valid zip container): open it in {app} "
                                 f"and save it again") from None
     if part not in names:
-        raise LoadError(source, f"not a {what} (a zip without {part}; another file renamed "
+        article = "an" if what[0] in "AEIOU" else "a"
+        raise LoadError(source, f"not {article} {what} (a zip without {part}; another file renamed "
                                 f"{suffix}?)")
 
 
