@@ -2,7 +2,7 @@
 # Run every benchmark in turn and write bench/results.json (see bench/README.md).
 #   bash bench/run.sh            or   make bench
 # Env: BENCH_WORK (scratch dir, default /tmp/ragkit-bench), BENCH_SIZES (default 10000,100000),
-#      BENCH_SKIP (comma list of: ingest,backends,scale,generation) to rerun only some parts.
+#      BENCH_SKIP (comma list of: ingest,backends,scale,generation,office) to rerun only some parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -36,6 +36,11 @@ fi
 if [[ "$SKIP" != *,generation,* ]]; then
   echo "== generation: ragkit vs llama_cpp direct"
   $PY bench/generation.py
+fi
+
+if [[ "$SKIP" != *,office,* ]]; then
+  echo "== office: Word/Excel/PowerPoint/HTML/CSV ingest units/s, 50,000-row sheet peak RSS"
+  $PY bench/office.py
 fi
 
 [[ -f bench/pdf_extract.json ]] || $PY bench/pdf_extract.py

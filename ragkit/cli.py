@@ -32,7 +32,10 @@ def _rag(args: argparse.Namespace, **overrides):
     return RAG(store=args.store, config=args.config, **overrides)
 
 
-def _fmt_page(page: int | None) -> str:
+def _fmt_page(page: int | None, location: str | None = None) -> str:
+    """Where in a file: the unit a person opens (``slide 7``, ``売上!A10:F25``), else the page."""
+    if location:
+        return f" {location}"
     return f" p.{page}" if page else ""
 
 
@@ -60,7 +63,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _print_json(report.to_json())
     else:
         for w in report.warnings:
-            _err(f"warning: {w['path']}{_fmt_page(w['page'])}: {w['reason']}")
+            _err(f"warning: {w['path']}{_fmt_page(w['page'], w.get('location'))}: {w['reason']}")
         for f in report.failed:
             _err(f"failed: {f['path']}: {f['reason']}")
         if report.embedded == 0 and report.new == 0 and report.changed == 0:
@@ -86,7 +89,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             for i, h in enumerate(hits, start=1):
                 snippet = h.chunk.text.replace("\n", " ")[:120]
-                print(f"{i}. {h.chunk.source}{_fmt_page(h.chunk.page)}  score={h.score:.4f}\n   {snippet}")
+                print(f"{i}. {h.chunk.source}{_fmt_page(h.chunk.page, h.chunk.location)}  score={h.score:.4f}\n   {snippet}")
         return 0
     stream = not args.json and not args.no_stream
     streamed: list[str] = []
@@ -111,7 +114,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\nClosest sources (they do not answer it):" if answer.abstained else "\nSources:")
     for c in answer.citations:
         flag = "" if answer.abstained or c.supported in (None, True) else "  (not verified)"
-        print(f"[{c.n}] {c.source}{_fmt_page(c.page)}{flag}")
+        print(f"[{c.n}] {c.source}{_fmt_page(c.page, c.location)}{flag}")
     return 0
 
 
@@ -160,15 +163,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .loaders import inspect_pdf
+    from .loaders import inspect_file
 
-    pages = inspect_pdf(Path(args.file), pdf_password=args.pdf_password)
+    pages = inspect_file(Path(args.file), pdf_password=args.pdf_password)
     if args.json:
         _print_json({"file": args.file, "pages": pages})
     else:
         for p in pages:
-            head = p["text"].replace("\n", " ")[: args.chars]
-            print(f"p.{p['page']:>3}  {p['extractor']:<10} quality={p['quality']:.2f}  {head}")
+            where = p["location"] or (f"p.{p['page']:>3}" if p["page"] else "-")
+            head = (p.get("skipped") or p["text"]).replace("\n", " ")[: args.chars]
+            quality = "" if p["quality"] is None else f" quality={p['quality']:.2f}"
+            print(f"{where}  {p['extractor']:<10}{quality}  {head}")
     return 0
 
 
@@ -273,10 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("inspect", help="show how each page of a PDF is extracted")
+    s = sub.add_parser("inspect", help="show each unit of a file (page, slide, sheet rows, section) as it will be indexed")
     s.add_argument("file")
     s.add_argument("--pdf-password")
-    s.add_argument("--chars", type=int, default=60, help="characters of text to show per page")
+    s.add_argument("--chars", type=int, default=60, help="characters of text to show per unit")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect)
 

@@ -195,7 +195,7 @@ class RAG:
         return report
 
     def _prepare(self, store: Store, path: Path, report: IngestReport) -> _Prepared | None:
-        from .loaders import load
+        from .loaders import load, skip_reason
         from .loaders.quality import SUSPECT_BELOW
         from .text.chunker import chunk_document
         from .text.japanese import index_tokens
@@ -217,7 +217,8 @@ class RAG:
         warnings, kept = [], []
         for doc in documents:
             if not doc.text.strip():
-                warnings.append({"path": source, "page": doc.page, "reason": "no text layer (OCR is not supported)"})
+                warnings.append({"path": source, "page": doc.page, "location": doc.location,
+                                 "reason": skip_reason(doc) or "no text layer (OCR is not supported)"})
             elif doc.quality is not None and doc.quality < SUSPECT_BELOW:
                 warnings.append({"path": source, "page": doc.page,
                                  "reason": f"suspect text (quality {doc.quality:.2f}), not indexed"})

@@ -19,6 +19,7 @@ class Document:
     page: int | None = None
     extractor: str = ""
     quality: float | None = None
+    location: str | None = None  # the unit a person opens: "slide 7", "売上!A10:F25", "§3.2 休暇"
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,14 @@ class Chunk:
     text: str
     extractor: str = ""
     quality: float | None = None
+    location: str | None = None
 
 
-def chunk_id(source: str, page: int | None, start: int, text: str) -> str:
+def chunk_id(source: str, page: int | None, start: int, text: str, location: str | None = None) -> str:
     """Deterministic id: the same text at the same place of the same file gets the same id."""
     key = f"{source}\0{page if page is not None else ''}\0{start}\0{text}"
+    if location is not None:  # only then, so ids of located-less chunks stay as they were
+        key += f"\0{location}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
@@ -58,6 +62,7 @@ class Hit:
             "id": self.chunk.id,
             "source": self.chunk.source,
             "page": self.chunk.page,
+            "location": self.chunk.location,
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
             "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
@@ -77,12 +82,14 @@ class Citation:
     score: float
     text: str
     supported: bool | None = None
+    location: str | None = None
 
     def to_json(self) -> dict:
         return {
             "n": self.n,
             "source": self.source,
             "page": self.page,
+            "location": self.location,
             "score": round(self.score, 6),
             "text": self.text,
             "supported": self.supported,

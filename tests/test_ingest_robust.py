@@ -57,20 +57,23 @@ def bad_corpus(tmp_path):
     loop = d / "loop"
     loop.mkdir()
     (loop / "again").symlink_to(loop, target_is_directory=True)
-    (d / "notes.docx").write_bytes(b"PK\x03\x04 not supported")
+    (d / "notes.docx").write_bytes(b"PK\x03\x04 not a zip")  # found by the walk, named as damaged
+    (d / "notes.rtf").write_bytes(b"{\\rtf1 not supported}")
     return d
 
 
 def test_bad_files_are_named_and_good_files_stay_searchable(tmp_path, bad_corpus, embedder):
     rag = _rag(tmp_path / "store", embedder)
-    report = rag.ingest([bad_corpus, bad_corpus / "notes.docx"])
+    report = rag.ingest([bad_corpus, bad_corpus / "notes.rtf"])
     failed = {Path(f["path"]).name: f["reason"] for f in report.failed}
-    assert set(failed) == {"corrupt.pdf", "locked.pdf", "empty.txt", "binary.txt", "scanned.pdf", "notes.docx"}
+    assert set(failed) == {"corrupt.pdf", "locked.pdf", "empty.txt", "binary.txt", "scanned.pdf", "notes.docx",
+                           "notes.rtf"}
     assert "password" in failed["locked.pdf"]
     assert "OCR" in failed["scanned.pdf"]
     assert "empty" in failed["empty.txt"]
     assert "binary" in failed["binary.txt"]
-    assert "unsupported" in failed["notes.docx"]
+    assert "damaged Word document" in failed["notes.docx"]
+    assert "unsupported" in failed["notes.rtf"]
     assert {Path(r.source).name for r in rag.sources()} == {"good.txt", "good.pdf"}
     top = rag.retrieve("点検記録の保存期間は？", k=1, mode="lexical")[0]
     assert Path(top.chunk.source).name == "good.pdf" and top.chunk.page == 2

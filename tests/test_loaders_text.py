@@ -93,7 +93,7 @@ def _tree(root):
     (root / "a.txt").write_text("a", encoding="utf-8")
     (root / "b" / "c.md").write_text("c", encoding="utf-8")
     (root / "b" / "d.PDF").write_bytes(b"%PDF-1.4")
-    (root / "b" / "e.docx").write_bytes(b"PK")
+    (root / "b" / "e.rtf").write_bytes(b"{\\rtf1}")
     (root / ".hidden.txt").write_text("h", encoding="utf-8")
     (root / ".git").mkdir()
     (root / ".git" / "notes.md").write_text("n", encoding="utf-8")
@@ -115,11 +115,11 @@ def test_discover_survives_a_symlink_loop_and_duplicates(tmp_path):
 
 def test_discover_reports_named_problems(tmp_path):
     _tree(tmp_path)
-    files, problems = discover([tmp_path / "b" / "e.docx", tmp_path / "missing.txt",
+    files, problems = discover([tmp_path / "b" / "e.rtf", tmp_path / "missing.txt",
                                 tmp_path / ".hidden.txt"])
     assert files == [tmp_path / ".hidden.txt"]  # named explicitly: taken even though hidden
     reasons = dict(problems)
-    assert "unsupported file type .docx" in reasons[str(tmp_path / "b" / "e.docx")]
+    assert "unsupported file type .rtf" in reasons[str(tmp_path / "b" / "e.rtf")]
     assert reasons[str(tmp_path / "missing.txt")] == "no such file or directory"
 
 

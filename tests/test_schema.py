@@ -51,6 +51,7 @@ def test_a_version_1_store_migrates_and_answers(old_store):
     # the fingerprint-less record was upgraded to the configured model's full identity
     assert meta["built_with"]["embed_model"].startswith("model:384:")
     assert rag.check()["consistent"]
+    assert all(h.chunk.location is None for h in hits)  # version 3 added chunks.location, NULL here
 
 
 def test_a_store_from_a_newer_ragkit_is_refused(old_store):

@@ -5,6 +5,7 @@ sources live here (UTF-8) and this script turns them into the files under ``corp
 
 * ``pdf/<name>.txt``   -> ``corpora/<name>.pdf``  (one PDF page per ``---page---`` block)
 * ``cp932/<name>.txt`` -> ``corpora/<name>.txt``  (same text, re-encoded as CP932)
+* ``office/*``         -> Word, Excel, PowerPoint, HTML and CSV files (see ``build_office.py``)
 
 A PDF source starts with ``key: value`` lines (``title``, ``lang`` = ``ja`` or ``en``), then a
 line ``===``. In the body a line starting with ``# `` is a heading, an empty line is a small gap,
@@ -25,6 +26,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+
+from build_office import build_cp932, build_office  # noqa: E402  (next to this script)
 
 SRC = Path(__file__).resolve().parent
 CORPUS = SRC.parent
@@ -123,7 +126,7 @@ def build_pdf(src: Source, out: Path) -> None:
 
 
 def build_all(out_dir: Path) -> list[Path]:
-    """Build every PDF and CP932 file into ``out_dir``; return the written paths."""
+    """Build every PDF, CP932 and Office/HTML/CSV file into ``out_dir``; return the written paths."""
     pdfmetrics.registerFont(UnicodeCIDFont(JA_FONT))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -133,9 +136,9 @@ def build_all(out_dir: Path) -> list[Path]:
         written.append(target)
     for path in sorted((SRC / "cp932").glob("*.txt")):
         target = out_dir / path.name
-        target.write_bytes(path.read_text(encoding="utf-8").encode("cp932"))
+        build_cp932(path, target)
         written.append(target)
-    return written
+    return written + build_office(out_dir)
 
 
 def main() -> None:

@@ -19,11 +19,12 @@ from ..types import Chunk
 from .lexical import SCHEMA as LEXICAL_SCHEMA
 from .lexical import LexicalIndex
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the catalog layout this ragkit writes; ``_MIGRATIONS`` bring older ones up to it.
 
 1: manifest, chunks and lexical tables (ragkit 0.1.0, before versions were recorded)
 2: ``meta.schema_version`` recorded; the embedder's fingerprint joins ``built_with``
+3: ``chunks.location`` (where in an Office file a chunk comes from)
 """
 
 _TABLES = """
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, page INTEGER,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    extractor TEXT NOT NULL DEFAULT '', quality REAL);
+    extractor TEXT NOT NULL DEFAULT '', quality REAL, location TEXT);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 """ + LEXICAL_SCHEMA
 
@@ -45,7 +46,15 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     the embedder's fingerprint)."""
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}  # from version -> step to version + 1
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Office formats cite a location (``§3.2``, ``売上!A10:F25``, ``slide 7``): chunks get a
+    ``location`` column, NULL for the rows of older stores."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+    if "location" not in columns:
+        db.execute("ALTER TABLE chunks ADD COLUMN location TEXT")
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version -> step to version + 1
 
 
 @dataclass(frozen=True)
@@ -131,10 +140,10 @@ class Catalog:
             self._delete_source(record.source)
             for chunk, toks in zip(chunks, tokens):
                 cur = self.db.execute(
-                    "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality, location)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (chunk.id, chunk.source, chunk.page, chunk.index, chunk.start, chunk.end, chunk.text,
-                     chunk.extractor, chunk.quality))
+                     chunk.extractor, chunk.quality, chunk.location))
                 self.lexical.add(cur.lastrowid, toks)
             self.db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
@@ -163,10 +172,10 @@ class Catalog:
             part = ids[lo:lo + 500]
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
-                    f"SELECT id, source, page, idx, start, end, text, extractor, quality FROM chunks WHERE id IN ({marks})",
-                    part):
+                    f"SELECT id, source, page, idx, start, end, text, extractor, quality, location FROM chunks"
+                    f" WHERE id IN ({marks})", part):
                 out[row[0]] = Chunk(id=row[0], source=row[1], page=row[2], index=row[3], start=row[4], end=row[5],
-                                    text=row[6], extractor=row[7], quality=row[8])
+                                    text=row[6], extractor=row[7], quality=row[8], location=row[9])
         return out
 
     def lexical_search(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:

@@ -12,18 +12,32 @@ from pathlib import Path
 from typing import Iterable
 
 from ragkit.errors import LoadError
+from ragkit.loaders.csv import load_csv
+from ragkit.loaders.docx import load_docx
+from ragkit.loaders.html import load_html
+from ragkit.loaders.office import LEGACY, OOXML, damaged_reason, legacy_reason
 from ragkit.loaders.pdf import inspect_pdf, load_pdf
+from ragkit.loaders.pptx import load_pptx
 from ragkit.loaders.quality import SUSPECT_BELOW, score_text
+from ragkit.loaders.structured import skip_reason
 from ragkit.loaders.text import load_text
+from ragkit.loaders.xlsx import load_xlsx
 from ragkit.types import Document
 
-SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
+LOADERS = {
+    ".txt": load_text, ".md": load_text, ".markdown": load_text,
+    ".docx": load_docx, ".xlsx": load_xlsx, ".xlsm": load_xlsx, ".pptx": load_pptx,
+    ".html": load_html, ".htm": load_html, ".csv": load_csv, ".tsv": load_csv,
+}
+SUPPORTED_SUFFIXES = {".pdf", *LOADERS}
 
-__all__ = ["SUPPORTED_SUFFIXES", "SUSPECT_BELOW", "discover", "inspect_pdf", "load", "score_text"]
+__all__ = ["SUPPORTED_SUFFIXES", "SUSPECT_BELOW", "discover", "inspect_file", "inspect_pdf", "load",
+           "score_text", "skip_reason"]
 
 
 def _supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
+    """Files ragkit reads, and old Office files it names with advice instead of skipping."""
+    return path.suffix.lower() in SUPPORTED_SUFFIXES or path.suffix.lower() in LEGACY
 
 
 def _unsupported_reason(path: Path) -> str:
@@ -96,15 +110,18 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, s
 
 
 def load(path: Path, pdf_password: str | None = None) -> list[Document]:
-    """Load one file into Documents (PDF: one per page; text: one); raises LoadError."""
+    """Load one file into Documents (PDF: one per page, slides, sheets' row blocks, sections of
+    Word and HTML; text: one); raises LoadError."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in LEGACY:
+        raise LoadError(str(path), legacy_reason(path))
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(str(path), _unsupported_reason(path))
     try:
         if suffix == ".pdf":
             return load_pdf(path, pdf_password=pdf_password)
-        return load_text(path)
+        return LOADERS[suffix](path)
     except FileNotFoundError:
         raise LoadError(str(path), "file vanished") from None
     except PermissionError:
@@ -113,3 +130,18 @@ def load(path: Path, pdf_password: str | None = None) -> list[Document]:
         raise LoadError(str(path), "is a folder, not a file") from None
     except OSError as exc:
         raise LoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    except (LoadError, RecursionError, MemoryError):
+        raise
+    except Exception as exc:  # parser errors inside an Office zip that passed check_ooxml
+        if suffix in OOXML:
+            raise LoadError(str(path), damaged_reason(path, exc)) from None
+        raise
+
+
+def inspect_file(path: Path, pdf_password: str | None = None) -> list[dict]:
+    """Per unit (page, slide, sheet rows, section): where it is and the text as it will be chunked."""
+    path = Path(path)
+    if path.suffix.lower() == ".pdf":
+        return [{**u, "location": None} for u in inspect_pdf(path, pdf_password)]
+    return [{"page": d.page, "location": d.location, "extractor": d.extractor, "quality": d.quality,
+             "skipped": skip_reason(d), "text": d.text} for d in load(path, pdf_password)]

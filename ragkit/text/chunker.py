@@ -134,8 +134,8 @@ def chunk_document(doc: Document, count_tokens: Callable[[str], int], max_tokens
         start, end = units[first][0], units[last - 1][1]
         piece = text[start:end]
         chunks.append(Chunk(
-            id=chunk_id(doc.source, doc.page, start, piece), source=doc.source, page=doc.page,
-            index=index, start=start, end=end, text=piece, extractor=doc.extractor,
-            quality=doc.quality,
+            id=chunk_id(doc.source, doc.page, start, piece, doc.location), source=doc.source,
+            page=doc.page, index=index, start=start, end=end, text=piece, extractor=doc.extractor,
+            quality=doc.quality, location=doc.location,
         ))
     return chunks
