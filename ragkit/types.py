@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Document:
-    """One unit of loaded text: a PDF page (``page`` 1-based) or a whole text file (``page`` None)."""
+    """One unit of loaded text: a PDF page (``page`` 1-based) or a whole text file (``page`` None);
+    ``warnings`` are what the loader wants reported without rejecting it (e.g. replaced bytes)."""
 
     source: str
     text: str
     page: int | None = None
     extractor: str = ""
     quality: float | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
