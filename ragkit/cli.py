@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from . import __version__
+from .display import display_path
 from .errors import RagkitError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FILES_FAILED = 1, 2, 3
@@ -51,21 +52,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             nonlocal bar
             if bar is None:
                 bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True)
-            bar.set_postfix_str(path[-40:], refresh=False)
+            bar.set_postfix_str(display_path(path)[-40:], refresh=False)
             bar.update(1)
     elif not args.json:
         def on_file(i: int, total: int, path: str) -> None:
-            _err(f"[{i}/{total}] {path}")
-    report = rag.ingest(args.paths, prune=args.prune, on_file=on_file)
+            _err(f"[{i}/{total}] {display_path(path)}")
+    report = rag.ingest(args.paths, prune=args.prune, on_file=on_file, follow_symlinks=args.follow_symlinks)
     if bar is not None:
         bar.close()
     if args.json:
         _print_json(report.to_json())
     else:
         for w in report.warnings:
-            _err(f"warning: {w['path']}{_fmt_page(w['page'], w.get('location'))}: {w['reason']}")
+            _err(f"warning: {display_path(w['path'])}{_fmt_page(w['page'], w.get('location'))}: {w['reason']}")
         for f in report.failed:
-            _err(f"failed: {f['path']}: {f['reason']}")
+            _err(f"failed: {display_path(f['path'])}: {f['reason']}")
         if report.embedded == 0 and report.new == 0 and report.changed == 0:
             print(f"nothing changed: {report.unchanged} file(s) already up to date ({report.seconds:.1f}s)")
         else:
@@ -251,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH")
     s.add_argument("--prune", action="store_true", help="remove files that vanished from under PATH")
     s.add_argument("--pdf-password", help="password for encrypted PDFs")
+    s.add_argument("--follow-symlinks", action="store_true",
+                   help="also read symbolic links that lead outside PATH (skipped by default)")
     s.add_argument("--json", action="store_true", help="print one JSON summary")
     s.set_defaults(func=cmd_ingest)
 

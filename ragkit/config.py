@@ -45,6 +45,7 @@ class Settings:
     retrieve_lexical_weight: float = 1.0
     pdf_password: str | None = None
     lock_timeout: float = 60.0
+    ingest_max_file_mb: float = 200.0
     data_dir: str | None = None
 
     def replace(self, **changes: Any) -> "Settings":
@@ -90,6 +91,8 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("chunk max_tokens must be at least 16")
     if settings.retrieve_k < 1:
         raise ConfigError("retrieve k must be at least 1")
+    if not settings.ingest_max_file_mb > 0:
+        raise ConfigError(f"ingest max_file_mb must be above 0, got {settings.ingest_max_file_mb}")
     return settings
 
 

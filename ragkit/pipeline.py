@@ -145,10 +145,12 @@ class RAG:
 
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], prune: bool = False,
-               on_file: Callable[[int, int, str], None] | None = None) -> IngestReport:
+               on_file: Callable[[int, int, str], None] | None = None,
+               follow_symlinks: bool = False) -> IngestReport:
         """Bring the store up to date with ``paths``: new and changed files are (re)indexed,
         unchanged ones skipped, broken ones reported in ``failed``; with ``prune`` files that
-        vanished from under ``paths`` are removed."""
+        vanished from under ``paths`` are removed. Symbolic links that lead outside ``paths``
+        are skipped and reported unless ``follow_symlinks``."""
         from .loaders import discover
 
         started = time.perf_counter()
@@ -159,7 +161,8 @@ class RAG:
             if repaired["orphan_vectors_deleted"] or repaired["files_forgotten"]:
                 report.repaired = repaired
             paths = [str(p) for p in paths]
-            files, problems = discover(paths)
+            files, problems = discover(paths, follow_symlinks=follow_symlinks,
+                                       max_file_mb=self.settings.ingest_max_file_mb)
             report.failed += [{"path": p, "reason": r} for p, r in problems]
             report.files = len(files)
             pending: list[_Prepared] = []
@@ -216,6 +219,7 @@ class RAG:
         documents = load(path, pdf_password=self.settings.pdf_password)
         warnings, kept = [], []
         for doc in documents:
+            warnings += [{"path": source, "page": doc.page, "reason": w} for w in doc.warnings]
             if not doc.text.strip():
                 warnings.append({"path": source, "page": doc.page, "location": doc.location,
                                  "reason": skip_reason(doc) or "no text layer (OCR is not supported)"})

@@ -104,3 +104,17 @@ class CopyingGenerator:
         text = text.replace("\n", " ")
         for i in range(0, len(text), self.piece_chars):
             yield text[i:i + self.piece_chars]
+
+
+def many_lines_pdf(path, lines: int) -> None:
+    """Write a one-page PDF of ``lines`` short text lines (each its own text object), the shape
+    that made PDF text assembly quadratic; needs reportlab (the ``test`` extra)."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), invariant=1, pageCompression=1)
+    c.setFont("Helvetica", 2)
+    per_column = 390
+    for i in range(lines):
+        c.drawString(10 + (i // per_column) * 7, 780 - (i % per_column) * 2, f"l{i % 97}")
+    c.showPage()
+    c.save()

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Document:
-    """One unit of loaded text: a PDF page (``page`` 1-based) or a whole text file (``page`` None)."""
+    """One unit of loaded text: a PDF page (``page`` 1-based) or a whole text file (``page`` None);
+    ``warnings`` are what the loader wants reported without rejecting it (e.g. replaced bytes)."""
 
     source: str
     text: str
@@ -20,6 +21,7 @@ class Document:
     extractor: str = ""
     quality: float | None = None
     location: str | None = None  # the unit a person opens: "slide 7", "売上!A10:F25", "§3.2 休暇"
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

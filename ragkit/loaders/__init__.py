@@ -1,7 +1,8 @@
 """Find input files and load them into Documents: dispatch by suffix, one clear error per file.
 
 ``discover`` turns the paths a user named into a sorted, de-duplicated file list (walking folders,
-skipping hidden entries, surviving symlink loops) plus the problems worth reporting; ``load``
+skipping hidden entries, surviving symlink loops, never leaving the named paths through a link,
+never opening what is not a regular file) plus the problems worth reporting; ``load``
 reads one file and raises ``LoadError(path, reason)`` for anything that keeps it out of the index,
 so that the caller can report it and go on with the next file.
 """
@@ -15,6 +16,7 @@ from ragkit.errors import LoadError
 from ragkit.loaders.csv import load_csv
 from ragkit.loaders.docx import load_docx
 from ragkit.loaders.html import load_html
+from ragkit.loaders.entries import Rules, os_reason, reported_path
 from ragkit.loaders.office import LEGACY, OOXML, damaged_reason, legacy_reason
 from ragkit.loaders.pdf import inspect_pdf, load_pdf
 from ragkit.loaders.pptx import load_pptx
@@ -45,64 +47,64 @@ def _unsupported_reason(path: Path) -> str:
     return f"unsupported file type {suffix} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
 
 
-def _walk(root: Path, files: list[Path], problems: list[tuple[str, str]]) -> None:
-    """Depth-first, sorted walk; follows symlinked folders once (by real path), skips hidden."""
-    seen: set[str] = set()
+def _walk(root: Path, rules: Rules, files: list[Path], problems: list[tuple[str, str]]) -> None:
+    """Depth-first, sorted, iterative walk (no recursion limit on deep trees); each folder is
+    entered once (by device and inode: symlink loops end); hidden entries are skipped."""
+    seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
         folder = stack.pop()
-        real = os.path.realpath(folder)
-        if real in seen:
-            continue  # a symlink loop or a second link to the same folder
-        seen.add(real)
         try:
+            st = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except PermissionError:
-            problems.append((str(folder), "permission denied (folder skipped)"))
+        except OSError as exc:
+            problems.append((reported_path(folder), f"{os_reason(exc)} (folder skipped)"))
             continue
-        except FileNotFoundError:
-            problems.append((str(folder), "folder vanished"))
-            continue
+        if (st.st_dev, st.st_ino) in seen:
+            continue  # a symlink loop or a second link to the same folder
+        seen.add((st.st_dev, st.st_ino))
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             path = Path(folder, entry.name)
-            try:
-                if entry.is_dir():
-                    subfolders.append(path)
-                elif entry.is_file():
-                    if _supported(path):
-                        files.append(path)
-                elif entry.is_symlink() and _supported(path):
-                    problems.append((str(path), "broken symbolic link"))
-            except OSError as exc:
-                problems.append((str(path), f"cannot read: {exc.strerror or exc}"))
+            kind, reason = rules.check(path)
+            if reason:
+                problems.append((reported_path(path), reason))
+            elif kind == "dir":
+                subfolders.append(path)
+            elif kind == "file":
+                files.append(path)
         stack.extend(reversed(subfolders))
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Expand files and folders into (supported files, problems); see the module docstring.
+def discover(paths: Iterable[str | Path], follow_symlinks: bool = False,
+             max_file_mb: float | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and folders into (supported files, problems); see ``loaders.entries``.
 
-    Problems are ``(path, reason)`` for named files that do not exist or have an unsupported
-    suffix, for unreadable folders and for broken links; other files met while walking a folder
-    are skipped silently. The file list is sorted per folder and holds each real file once.
+    Problems are ``(path, reason)``: named files that do not exist or have an unsupported
+    suffix, unreadable or over-long paths, broken links, links that lead outside every named
+    path (unless ``follow_symlinks``), FIFOs/sockets/devices (never opened), names that are not
+    UTF-8 (the path then escaped), files over ``max_file_mb``. Other files met while walking a
+    folder (not documents by suffix) are skipped silently. The file list is sorted per folder
+    and holds each real file once; a file named directly is a root of its own.
     """
+    given = [Path(p) for p in paths]
+    max_bytes = None if max_file_mb is None else int(max_file_mb * 1024 * 1024)
+    roots = tuple(os.path.realpath(p) for p in given)  # nothing outside these is read unless asked
+    rules = Rules(roots, _supported, follow_symlinks, max_bytes)
     files: list[Path] = []
     problems: list[tuple[str, str]] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            _walk(path, files, problems)
-        elif path.is_file():
-            if _supported(path):
-                files.append(path)
-            else:
-                problems.append((str(path), _unsupported_reason(path)))
-        elif path.is_symlink():
-            problems.append((str(path), "broken symbolic link"))
-        else:
-            problems.append((str(path), "no such file or directory"))
+    for path in given:
+        kind, reason = rules.check(path, named=True)
+        if reason:
+            problems.append((reported_path(path), reason))
+        elif kind == "dir":
+            _walk(path, rules, files, problems)
+        elif kind == "file" and _supported(path):
+            files.append(path)
+        elif kind == "file":
+            problems.append((str(path), _unsupported_reason(path)))
     unique: dict[str, Path] = {}
     for f in files:  # the same file reached twice (named twice, or via a link) is loaded once
         unique.setdefault(os.path.realpath(f), f)

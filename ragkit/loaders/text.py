@@ -28,6 +28,8 @@ _TRIED = "utf-8, cp932, euc-jp"
 # kana, common kanji, Japanese punctuation and full-width ASCII: what real Japanese text is made of
 _COMMON_JAPANESE = KANA + KANJI + CJK_PUNCTUATION + FULLWIDTH_ASCII
 _ALLOWED_CONTROLS = set(b"\t\n\r\x0c\x1b")
+_BAD_SHARE = 0.01
+_VALID_PER_BAD = 4  # valid multi-byte characters per bad one for "UTF-8 with a few errors" (CP932 text: ~0)
 
 
 def _looks_binary(raw: bytes) -> bool:
@@ -50,26 +52,51 @@ def _plausibility(text: str) -> float:
     return (good - rare) / max(1, len(text))
 
 
-def decode_bytes(raw: bytes) -> tuple[str, str]:
-    """Decode Japanese/English text bytes; returns (text, encoding). Raises ValueError."""
+def _lenient_utf8(raw: bytes) -> tuple[str, int, int]:
+    """(text with bad bytes replaced by U+FFFD, replaced characters, valid non-ASCII characters)."""
+    text = raw.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - raw.count(b"\xef\xbf\xbd")  # minus U+FFFD written as such
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return text, replaced, non_ascii - replaced
+
+
+def decode_text(raw: bytes) -> tuple[str, str, int]:
+    """Decode Japanese/English text bytes; returns (text, encoding, replaced characters).
+
+    A UTF-8 file with a few bad bytes (a truncated copy, one stray Latin-1 byte) is read with
+    those replaced by U+FFFD rather than rejected: when it has ``_VALID_PER_BAD`` valid
+    multi-byte characters per bad one (before trying legacy codes), or when no legacy code fits
+    and at most ``_BAD_SHARE`` of its characters are bad. Raises ValueError."""
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                      (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
-            return raw.decode(enc), enc
+            return raw.decode(enc), enc, 0
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return raw.decode("utf-8"), "utf-8", 0
     except UnicodeDecodeError:
         pass
+    lenient, replaced, valid = _lenient_utf8(raw)
+    if valid >= _VALID_PER_BAD * replaced:  # legacy Japanese read as UTF-8 is nearly all errors
+        return lenient, "utf-8", replaced
     candidates = []
     for enc in LEGACY_ENCODINGS:
         try:
             candidates.append((raw.decode(enc), enc))
         except UnicodeDecodeError:
             continue
+    if not candidates and replaced <= _BAD_SHARE * len(lenient):
+        return lenient, "utf-8", replaced  # e.g. English with one stray Latin-1 byte
     if not candidates:
         raise ValueError(f"cannot decode text (tried {_TRIED})")
     # max() keeps the first of equal scores, so CP932 (the commoner one) wins ties
-    return max(candidates, key=lambda c: _plausibility(c[0]))
+    text, enc = max(candidates, key=lambda c: _plausibility(c[0]))
+    return text, enc, 0
+
+
+def decode_bytes(raw: bytes) -> tuple[str, str]:
+    """Decode Japanese/English text bytes; returns (text, encoding). Raises ValueError."""
+    text, encoding, _ = decode_text(raw)
+    return text, encoding
 
 
 def _normalize_markdown(text: str) -> str:
@@ -99,13 +126,15 @@ def load_text(path: Path) -> list[Document]:
     if not is_utf16 and _looks_binary(raw):
         raise LoadError(str(path), "binary file, not text")
     try:
-        text, encoding = decode_bytes(raw)
+        text, encoding, replaced = decode_text(raw)
     except ValueError as exc:
         raise LoadError(str(path), str(exc)) from None
+    warnings = (f"{replaced} undecodable byte sequence(s) replaced by U+FFFD (not UTF-8); the rest is indexed",) if replaced else ()
     if path.suffix.lower() in (".md", ".markdown"):
         text = _normalize_markdown(text)
     else:
         text = normalize(text)
     if not text.strip():
         raise LoadError(str(path), "empty file (only whitespace)")
-    return [Document(source=str(path), text=text, page=None, extractor=f"text:{encoding}")]
+    return [Document(source=str(path), text=text, page=None, extractor=f"text:{encoding}",
+                     warnings=warnings)]

@@ -60,15 +60,22 @@ def _parts(text: str, start: int, end: int, pattern: re.Pattern) -> list[tuple[i
 
 
 def _by_characters(counter: _Counter, start: int, end: int) -> list[Span]:
-    """Longest prefixes that fit, found by bisection (log n counts per piece)."""
+    """Longest prefixes that fit, found by galloping then bisection.
+
+    The search window doubles from ``counter.max`` characters until a prefix no longer fits, so
+    each count reads at most about twice the piece: bisecting over the whole rest of a long line
+    instead counted it all per piece (quadratic on a megabyte line without punctuation)."""
     pieces = []
     while start < end:
-        lo, hi = start + 1, end  # lo always fits once checked; find the largest fitting end
-        if not counter.fits(start, lo):
+        if not counter.fits(start, start + 1):
             raise ValueError(
                 f"one character {counter.text[start]!r} needs more than max_tokens={counter.max} "
                 "tokens: raise the chunk size"
             )
+        lo, hi, step = start + 1, end, counter.max  # lo fits; the largest fitting end is in [lo, hi]
+        while lo + step < end and counter.fits(start, lo + step):
+            lo, step = lo + step, step * 2
+        hi = min(end, lo + step)
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if counter.fits(start, mid):

@@ -100,18 +100,22 @@ def _period_ends_sentence(text: str, start: int, after: int) -> bool:
 
 
 def _line_break_ends(text: str, pos: int) -> bool:
-    """A single line break ends a sentence unless it wraps an English sentence."""
-    before = text[:pos].rstrip(" \t\u3000")
+    """A single line break ends a sentence unless it wraps an English sentence.
+
+    Looks back from ``pos`` in place: copying ``text[:pos]`` per break made splitting quadratic."""
+    end = pos
+    while end > 0 and text[end - 1] in " \t\u3000":
+        end -= 1
     after_pos = pos + 1
     while after_pos < len(text) and text[after_pos] in " \t\u3000":
         after_pos += 1
-    if after_pos >= len(text) or text[after_pos] == "\n" or not before:
+    if after_pos >= len(text) or text[after_pos] == "\n" or not end:
         return True
-    nxt = text[after_pos]
-    line_start = before.rfind("\n") + 1
+    nxt, last = text[after_pos], text[end - 1]
+    line_start = text.rfind("\n", 0, end) + 1
     if LIST_MARKER.match(text, line_start) or LIST_MARKER.match(text, after_pos):
         return True
-    return not (nxt.isascii() and nxt.islower() and (before[-1].isalnum() or before[-1] in ",;-"))
+    return not (nxt.isascii() and nxt.islower() and (last.isalnum() or last in ",;-"))
 
 
 def _closer_ends(text: str, end: int, after: int) -> bool:

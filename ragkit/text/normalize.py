@@ -20,13 +20,14 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 _HEADING_MAX = 30  # a heading line: at most this long, no punctuation, half the next line or less
+_TAIL = _HEADING_MAX + 2  # what _joiner needs to see of the text joined so far
 _HEADING_PUNCT = set("。、．，,.!?！？:：;；")
 
 
 def _is_heading(prev: str, nxt: str) -> bool:
     """A short unpunctuated first line followed by a much longer one (a title above its text):
     joining would glue the title onto the first sentence (梅雨 + 冬が… → 梅雨冬が…)."""
-    return ("\n" not in prev and len(prev) <= _HEADING_MAX and len(nxt) >= 2 * len(prev)
+    return (len(prev) <= _HEADING_MAX and "\n" not in prev and len(nxt) >= 2 * len(prev)
             and not any(c in _HEADING_PUNCT for c in prev))
 
 
@@ -48,24 +49,33 @@ def _joiner(prev: str, nxt: str) -> str | None:
     return " "
 
 
+def _join_paragraph(lines: list[str]) -> str:
+    """Join one paragraph's stripped, non-empty lines in linear time.
+
+    ``_joiner`` only looks at the last two characters of what was joined so far and, for a
+    heading, at all of it when it is at most ``_HEADING_MAX`` long: the last ``_TAIL`` characters
+    answer both exactly, so the growing paragraph is never copied or scanned per line."""
+    parts = [lines[0]]
+    tail = lines[0][-_TAIL:]
+    for line in lines[1:]:
+        how = _joiner(tail, line)
+        if how is None:
+            how = "\n"
+        elif how == "-":
+            parts[-1] = parts[-1][:-1]  # the last part is the line that ended with the hyphen
+            tail, how = tail[:-1], ""
+        parts += [how, line]
+        tail = (tail + how + line)[-_TAIL:]
+    return "".join(parts)
+
+
 def join_lines(text: str) -> str:
     """Join wrapped lines inside paragraphs; keep paragraph breaks and list/heading lines."""
-    paragraphs = re.split(r"\n\s*\n", text)
     out = []
-    for para in paragraphs:
+    for para in re.split(r"\n\s*\n", text):
         lines = [ln.strip() for ln in para.split("\n") if ln.strip()]
-        if not lines:
-            continue
-        buf = lines[0]
-        for line in lines[1:]:
-            how = _joiner(buf, line)
-            if how is None:
-                buf += "\n" + line
-            elif how == "-":
-                buf = buf[:-1] + line
-            else:
-                buf += how + line
-        out.append(buf)
+        if lines:
+            out.append(_join_paragraph(lines))
     return "\n\n".join(out)
 
 
