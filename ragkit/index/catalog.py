@@ -8,6 +8,7 @@ other place a chunk lives; `ragkit.store` reconciles the two.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -19,11 +20,14 @@ from ..types import Chunk
 from .lexical import SCHEMA as LEXICAL_SCHEMA
 from .lexical import LexicalIndex
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the catalog layout this ragkit writes; ``_MIGRATIONS`` bring older ones up to it.
 
 1: manifest, chunks and lexical tables (ragkit 0.1.0, before versions were recorded)
 2: ``meta.schema_version`` recorded; the embedder's fingerprint joins ``built_with``
+3: ``files.path``: the file's absolute path when ingested (``source`` is the path as typed, relative
+   to the directory ingest ran in, so it cannot tell ``docs/a.txt`` run from ``/x`` from ``a.txt``
+   run from ``/x/docs``); ``meta.generation`` counts writes
 """
 
 _TABLES = """
@@ -31,7 +35,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, ingested_at REAL NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]');
+    warnings TEXT NOT NULL DEFAULT '[]', path TEXT);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, page INTEGER,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
@@ -45,7 +49,14 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     the embedder's fingerprint)."""
 
 
-_MIGRATIONS = {1: _migrate_1_to_2}  # from version -> step to version + 1
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Add ``files.path``; older rows keep NULL (their source is resolved against the current
+    directory, as before)."""
+    if "path" not in {row[1] for row in db.execute("PRAGMA table_info(files)")}:
+        db.execute("ALTER TABLE files ADD COLUMN path TEXT")
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version -> step to version + 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,12 @@ class FileRecord:
     chunks: int = 0
     ingested_at: float = 0.0
     warnings: list = field(default_factory=list)
+    path: str | None = None  # absolute path when ingested (None: a store from before schema 3)
+
+    @property
+    def abspath(self) -> str:
+        """Where the file is: the recorded absolute path, else ``source`` from the current directory."""
+        return self.path or os.path.abspath(self.source)
 
     def to_json(self) -> dict:
         return {"source": self.source, "pages": self.pages, "chunks": self.chunks, "sha256": self.sha256,
@@ -137,9 +154,11 @@ class Catalog:
                      chunk.extractor, chunk.quality))
                 self.lexical.add(cur.lastrowid, toks)
             self.db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO files (source, sha256, size, mtime, pages, chunks, ingested_at, warnings, path)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 (record.source, record.sha256, record.size, record.mtime, record.pages, len(chunks),
-                 record.ingested_at or time.time(), json.dumps(record.warnings, ensure_ascii=False)))
+                 record.ingested_at or time.time(), json.dumps(record.warnings, ensure_ascii=False), record.path))
+            self._bump_generation()
 
     def remove_files(self, sources: Iterable[str]) -> set[str]:
         """Forget files and their chunks in one transaction; returns the removed chunk ids."""
@@ -149,6 +168,7 @@ class Catalog:
                 removed |= self.chunk_ids(source)
                 self._delete_source(source)
                 self.db.execute("DELETE FROM files WHERE source = ?", (source,))
+            self._bump_generation()
         return removed
 
     def _delete_source(self, source: str) -> None:
@@ -190,6 +210,18 @@ class Catalog:
         """Re-tokenise every chunk into the lexical index in one transaction."""
         with self._tx():
             self.lexical.rebuild(self.db.execute("SELECT rowid, text FROM chunks").fetchall())
+            self._bump_generation()
+
+    # --- generation -----------------------------------------------------------------------
+    def generation(self) -> int:
+        """How many writes the store has seen; another process's write changes it, so a long-lived
+        reader can tell its vector index is stale (``ragkit.store.Store.search_dense``)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(json.loads(row[0])) if row else 0
+
+    def _bump_generation(self) -> None:
+        """Count one write; call inside the write's transaction so the two commit together."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (json.dumps(self.generation() + 1),))
 
     def _tx(self):
         return _Transaction(self.db)
@@ -209,4 +241,4 @@ class _Transaction:
 
 def _record(row: tuple) -> FileRecord:
     return FileRecord(source=row[0], sha256=row[1], size=row[2], mtime=row[3], pages=row[4], chunks=row[5],
-                      ingested_at=row[6], warnings=json.loads(row[7] or "[]"))
+                      ingested_at=row[6], warnings=json.loads(row[7] or "[]"), path=row[8] if len(row) > 8 else None)

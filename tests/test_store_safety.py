@@ -1,0 +1,131 @@
+"""Hardening of the store side (issue 17): nothing is wiped by a typo, nothing leaks through
+permissions or a symlinked lock, numbers are validated. Fast tier: fake models only."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragkit.errors import UsageError
+from ragkit.pipeline import RAG
+from ragkit.testing import CopyingGenerator, HashingEmbedder
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rag(store: Path) -> RAG:
+    return RAG(store=store, embedder=HashingEmbedder(), generator=CopyingGenerator())
+
+
+@pytest.fixture
+def docs(tmp_path, monkeypatch):
+    """Two folders with two files each; the test runs from ``tmp_path``."""
+    for folder in ("docs", "other"):
+        (tmp_path / folder).mkdir()
+        for name in ("a", "b"):
+            (tmp_path / folder / f"{name}.txt").write_text(f"{folder} {name}: 経費の申請は月末までに行う。\n",
+                                                            encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _sources(rag: RAG) -> list[str]:
+    return [r.source for r in rag.sources()]
+
+
+# --- remove (defect 2) ---------------------------------------------------------------------------
+@pytest.mark.parametrize("arg", ["", " "])
+def test_remove_refuses_an_empty_path(docs, arg):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs", "other"])
+    with pytest.raises(UsageError, match="empty path"):
+        rag.remove([arg])
+    assert len(_sources(rag)) == 4
+
+
+@pytest.mark.parametrize("args", [["."], [".", "docs"], ["docs", "other"]])
+def test_remove_refuses_to_match_every_file_without_all(docs, args):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs", "other"])
+    with pytest.raises(ValueError, match="matches every file.*--all"):
+        rag.remove(args)
+    assert len(_sources(rag)) == 4
+    assert len(rag.remove(args, all=True)) == 4 and _sources(rag) == []
+
+
+def test_remove_folder_and_dry_run(docs):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs", "other"])
+    assert rag.remove(["docs"], dry_run=True) == ["docs/a.txt", "docs/b.txt"]
+    assert len(_sources(rag)) == 4
+    assert rag.remove([docs / "docs"]) == ["docs/a.txt", "docs/b.txt"]  # absolute path matches too
+    assert _sources(rag) == ["other/a.txt", "other/b.txt"]
+
+
+def test_remove_by_exact_name_may_empty_a_one_file_store(docs):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs/a.txt"])
+    assert rag.remove(["docs/a.txt"]) == ["docs/a.txt"]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "ragkit", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_cli_remove_empty_argument_is_a_usage_error(docs):
+    _rag(docs / "store").ingest(["docs"])
+    for args in ([""], ["."], []):
+        done = _cli("--store", "store", "remove", *args, cwd=docs)
+        assert done.returncode == 2, done
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    done = _cli("--store", "store", "remove", "--dry-run", "docs/a.txt", cwd=docs)
+    assert done.returncode == 0 and "would remove: docs/a.txt" in done.stdout
+    assert len(_sources(_rag(docs / "store"))) == 2
+
+
+# --- prune (defect 3) ----------------------------------------------------------------------------
+def test_prune_refuses_a_missing_root(docs):
+    rag = _rag(docs / "store")
+    rag.ingest([docs / "docs"])
+    (docs / "docs").rename(docs / "docs.off")  # an unmounted share
+    with pytest.raises(UsageError, match="missing or empty; not pruning"):
+        rag.ingest([docs / "docs"], prune=True)
+    assert len(_sources(rag)) == 2
+
+
+def test_prune_refuses_an_empty_root(docs):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs"])
+    for f in (docs / "docs").iterdir():
+        f.unlink()
+    with pytest.raises(UsageError, match="docs is missing or empty"):
+        rag.ingest(["docs"], prune=True)
+    assert len(_sources(rag)) == 2
+
+
+def test_prune_from_inside_a_folder_keeps_other_folders(docs, monkeypatch):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs", "other"])
+    monkeypatch.chdir(docs / "docs")
+    (docs / "docs" / "b.txt").unlink()
+    report = rag.ingest(["."], prune=True)
+    assert report.removed == ["docs/b.txt"]
+    assert {"other/a.txt", "other/b.txt", "docs/a.txt"} <= set(_sources(rag))
+
+
+def test_prune_dry_run_lists_and_removes_nothing(docs):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs", "other"])
+    (docs / "docs" / "b.txt").unlink()
+    report = rag.ingest(["docs"], prune=True, dry_run=True)
+    assert report.removed == ["docs/b.txt"] and report.dry_run
+    assert "docs/b.txt" in _sources(rag)
+    done = _cli("--store", "store", "ingest", "docs", "--prune", "--dry-run", cwd=docs)
+    assert done.returncode == 0 and "would remove: docs/b.txt" in done.stdout
+    done = _cli("--store", "store", "ingest", "docs", "--prune", cwd=docs)
+    assert "removed: docs/b.txt" in done.stdout
