@@ -13,9 +13,11 @@ catalog chunks without vectors. `reconcile()` deletes the former and forgets fil
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PRIVATE_DIR_MODE = 0o700  # a new store: only its owner can list or read it (the documents are private)
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
@@ -53,8 +56,9 @@ class Store:
             if not create:
                 raise StoreError(f"no ragkit store at {self.path}; run `ragkit ingest PATH...` first "
                                  "(or pass --store DIR)")
-            self.path.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.path / CATALOG_FILE)
+            _make_private_dir(self.path)
+        with self.private_files():
+            self.catalog = Catalog(self.path / CATALOG_FILE)
         self._vectors = None
 
     @property
@@ -142,11 +146,30 @@ class Store:
     def built_with(self) -> dict | None:
         return self.catalog.get_meta().get("built_with")
 
+    # --- file permissions ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def private_files(self) -> Iterator[None]:
+        """Create files no more readable than the store folder: 0600 in a 0700 store (SQLite gives
+        its -wal/-shm files the database's mode; Chroma's files follow the umask). A store folder
+        made group-readable on purpose keeps group-readable files. The umask is process-wide: a
+        file another thread creates meanwhile is at most more private, never less."""
+        try:
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+        except OSError:
+            mode = PRIVATE_DIR_MODE
+        old = os.umask((~mode & 0o077) | 0o022)
+        try:
+            yield
+        finally:
+            os.umask(old)
+
     # --- one writer at a time ----------------------------------------------------------------
     @contextlib.contextmanager
     def writer(self, timeout: float = 60.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Hold the store's write lock; wait up to ``timeout`` seconds for another writer."""
-        fh = open(self.path / LOCK_FILE, "a+")
+        """Hold the store's write lock; wait up to ``timeout`` seconds for another writer. Files
+        created meanwhile are private (``private_files``)."""
+        fd = _open_lock(self.path / LOCK_FILE)
+        fh = os.fdopen(fd, "r+")
         deadline = time.monotonic() + timeout
         told = False
         try:
@@ -166,7 +189,8 @@ class Store:
             fh.truncate()
             fh.write(str(os.getpid()))
             fh.flush()
-            yield
+            with self.private_files():
+                yield
         finally:
             fh.close()  # closing releases the lock
 
@@ -206,6 +230,33 @@ class Store:
         if not self.catalog.lexical_consistent():
             self.catalog.rebuild_lexical()
         return {"orphan_vectors_deleted": len(orphans), "files_forgotten": forgotten}
+
+
+def _make_private_dir(path: Path) -> None:
+    """Create the store folder (and missing parents) readable by its owner only."""
+    existed = path.exists()
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if not existed:
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def _open_lock(path: Path) -> int:
+    """Open (or create, 0600) the lock file without following a symbolic link: a link planted at
+    ``write.lock`` would otherwise have its target truncated and overwritten with our PID."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{path} is a symbolic link, not ragkit's lock file; nothing was written. "
+                             f"Remove the link (rm {path}) and retry") from None
+        raise StoreError(f"{path}: cannot open the store's lock file ({exc.strerror}); check the store "
+                         "folder's permissions (a read-only store can be searched, not written)") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StoreError(f"{path} is not a regular file, not ragkit's lock file; nothing was written. "
+                         f"Remove it and retry")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _legacy_model_id(recorded: object, current: str) -> bool:

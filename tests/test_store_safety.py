@@ -129,3 +129,56 @@ def test_prune_dry_run_lists_and_removes_nothing(docs):
     assert done.returncode == 0 and "would remove: docs/b.txt" in done.stdout
     done = _cli("--store", "store", "ingest", "docs", "--prune", cwd=docs)
     assert "removed: docs/b.txt" in done.stdout
+
+
+# --- permissions (defect 1) and the lock file (defect 8) -----------------------------------------
+def _modes(root: Path) -> dict[str, int]:
+    out = {".": root.stat().st_mode & 0o777}
+    for path in root.rglob("*"):
+        out[str(path.relative_to(root))] = path.stat().st_mode & 0o777
+    return out
+
+
+def test_new_store_is_private(docs):
+    os.umask(0o022)  # a usual umask: the store must be private anyway
+    rag = _rag(docs / "store")
+    rag.ingest(["docs"])
+    rag.remove(["docs/a.txt"])
+    modes = _modes(docs / "store")
+    names = set(modes)
+    assert {"catalog.sqlite", "write.lock", "chroma", "chroma/chroma.sqlite3"} <= names
+    assert any(n.endswith("data_level0.bin") for n in names)
+    loose = {n: oct(m) for n, m in modes.items() if m & 0o077}
+    assert not loose, f"group/world access in a new store: {loose}"
+    assert modes["."] == 0o700 and modes["catalog.sqlite"] == 0o600
+
+
+def test_symlinked_lock_is_refused_and_its_target_untouched(docs):
+    from ragkit.errors import StoreError
+
+    rag = _rag(docs / "store")
+    rag.ingest(["docs/a.txt"])
+    victim = docs / "victim.conf"
+    victim.write_text("secret=1\n")
+    lock = docs / "store" / "write.lock"
+    lock.unlink()
+    lock.symlink_to(victim)
+    with pytest.raises(StoreError, match="symbolic link"):
+        rag.ingest(["docs"])
+    assert victim.read_text() == "secret=1\n"
+    lock.unlink()
+    os.mkfifo(lock)
+    with pytest.raises(StoreError, match="not a regular file"):
+        rag.remove(["docs/a.txt"])
+
+
+def test_doctor_warns_on_a_readable_store(tmp_path):
+    from ragkit.config import Settings
+    from ragkit.doctor import check_store_permissions
+
+    store = tmp_path / "store"
+    _rag(store).store(create=True)
+    assert check_store_permissions(Settings(store=str(store))).ok
+    os.chmod(store / "catalog.sqlite", 0o644)
+    check = check_store_permissions(Settings(store=str(store)))
+    assert not check.ok and "catalog.sqlite" in check.detail and "chmod -R go-rwx" in check.fix
