@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # 16.0 s with 256, 12.6 s with 1,024 (raw encode of all at once: 13.4 s). A kill loses at most one
 # call's embeddings (~30 s of work at float32 speed); memory per call is texts and vectors only.
 EMBED_BATCH_CHUNKS = 1024
+MAX_QUESTION_CHARS = 2000  # a question, not a document: longer ones cannot fit a prompt with sources
 
 
 @dataclass
@@ -262,7 +263,7 @@ class RAG:
         side can change the result."""
         from .retrieve import retrieve
 
-        query = as_query(question)
+        query = _checked_query(question)
         mode = mode or self.settings.retrieve_mode
         k = self.settings.retrieve_k if k is None else k
         if k < 1:
@@ -287,7 +288,7 @@ class RAG:
         """Answer ``question`` from the store with numbered citations (``ragkit.reader``)."""
         from .reader import answer
 
-        query = as_query(question)
+        query = _checked_query(question)
         hits = self.retrieve(query, k=k, mode=mode)
         return answer(self.generator, query, hits, on_token=on_token,
                       max_answer_tokens=self.settings.llm_max_answer_tokens)
@@ -330,6 +331,15 @@ class RAG:
             result = store.check()
         result["repaired"] = repaired
         return result
+
+
+def _checked_query(question: "str | Query") -> Query:
+    """The question read once, refused (UsageError) when too long to be a question."""
+    text = question.text if isinstance(question, Query) else question
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UsageError(f"question too long: {len(text):,} characters, at most {MAX_QUESTION_CHARS:,}; "
+                         "ask about one thing at a time")
+    return as_query(question)
 
 
 def _under(path: str, root: str) -> bool:

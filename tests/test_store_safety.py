@@ -182,3 +182,50 @@ def test_doctor_warns_on_a_readable_store(tmp_path):
     os.chmod(store / "catalog.sqlite", 0o644)
     check = check_store_permissions(Settings(store=str(store)))
     assert not check.ok and "catalog.sqlite" in check.detail and "chmod -R go-rwx" in check.fix
+
+
+# --- numbers (defect 12) and config bytes (defect 7) ---------------------------------------------
+@pytest.mark.parametrize("toml, key, allowed", [
+    ("[llm]\nmax_answer_tokens = -1\n", "llm.max_answer_tokens", "at least 1"),
+    ("[llm]\nmax_answer_tokens = 0\n", "llm.max_answer_tokens", "at least 1"),
+    ("[embed]\nbatch_size = 0\n", "embed.batch_size", "at least 1"),
+    ("[llm]\nn_ctx = 64\n", "llm.n_ctx", "at least 512"),
+    ("[retrieve]\nk = 0\n", "retrieve.k", "from 1 to 1000"),
+])
+def test_numbers_out_of_range_name_the_key(tmp_path, monkeypatch, toml, key, allowed):
+    from ragkit.config import load_settings
+    from ragkit.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ragkit.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{key}.*must be {allowed}"):
+        load_settings(environ={})
+
+
+def test_config_that_is_not_utf8_is_a_config_error(tmp_path, monkeypatch):
+    from ragkit.config import load_settings
+    from ragkit.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ragkit.toml").write_bytes('store = "資料"\n'.encode("shift_jis"))
+    with pytest.raises(ConfigError, match="ragkit.toml: not UTF-8.*save it as UTF-8"):
+        load_settings(environ={})
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_k_below_one_is_refused(docs, k):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs"])
+    with pytest.raises(UsageError, match="k must be at least 1"):
+        rag.retrieve("経費", k=k)
+    with pytest.raises(UsageError, match="k must be at least 1"):
+        rag.ask("経費", k=k)
+    done = _cli("--store", "store", "ask", "経費", "-k", str(k), "--retrieve-only", cwd=docs)
+    assert done.returncode == 2 and "must be at least 1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_huge_question_is_refused_by_its_length(docs):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs"])
+    with pytest.raises(UsageError, match=r"question too long: 100,000 characters, at most 2,000"):
+        rag.ask("経" * 100_000)
