@@ -18,6 +18,7 @@ import fcntl
 import logging
 import os
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,24 +51,44 @@ class FileUpdate:
 class Store:
     """Opens (or creates) a store directory; the vector side is opened on first use."""
 
-    def __init__(self, path: str | Path, create: bool = False):
+    def __init__(self, path: str | Path, create: bool = False, read_only: bool | None = None):
+        """``read_only``: open without writing anything (None: when the store folder or its
+        catalog is not writable, e.g. a read-only mount or ``chmod -R a-w``)."""
         self.path = Path(path)
         if not (self.path / CATALOG_FILE).is_file():
             if not create:
                 raise StoreError(f"no ragkit store at {self.path}; run `ragkit ingest PATH...` first "
                                  "(or pass --store DIR)")
             _make_private_dir(self.path)
+        self.read_only = _read_only(self.path) if read_only is None else read_only
         with self.private_files():
-            self.catalog = Catalog(self.path / CATALOG_FILE)
+            self.catalog = Catalog(self.path / CATALOG_FILE, read_only=self.read_only)
         self._vectors = None
+        self._vectors_generation = -1  # the catalog generation the open vector index reflects
+        self._lock = threading.RLock()
 
     @property
     def vectors(self):
-        if self._vectors is None:
-            from .index.vectors import VectorIndex
+        """The vector index, reopened when another process wrote to the store since it was opened
+        (the catalog's generation moved): Chroma keeps what it loaded in memory, so a long-lived
+        process would otherwise search stale vectors while the lexical side is fresh."""
+        with self._lock:
+            generation = self.catalog.generation()
+            if self._vectors is not None and generation != self._vectors_generation:
+                log.info("%s changed since its vectors were opened; reopening them", self.path)
+                self._vectors.close()
+                self._vectors = None
+            if self._vectors is None:
+                from .index.vectors import VectorIndex
 
-            self._vectors = VectorIndex(self.path / VECTORS_DIR)
-        return self._vectors
+                self._vectors = VectorIndex(self.path / VECTORS_DIR, read_only=self.read_only)
+            self._vectors_generation = generation
+            return self._vectors
+
+    def _wrote(self) -> None:
+        """Our own catalog write moved the generation; the open vectors already have it (we hold
+        the writer lock, so no one else wrote in between)."""
+        self._vectors_generation = self.catalog.generation()
 
     # --- reading ----------------------------------------------------------------------------
     def file(self, source: str) -> FileRecord | None:
@@ -107,6 +128,7 @@ class Store:
         for update in updates:
             old = self.catalog.chunk_ids(update.record.source)
             self.catalog.replace_file(update.record, update.chunks, update.tokens)
+            self._wrote()
             stale = old - {c.id for c in update.chunks}
             if stale:
                 self.vectors.delete(stale)
@@ -118,6 +140,7 @@ class Store:
         if not sources:
             return set()
         ids = self.catalog.remove_files(sources)
+        self._wrote()
         if ids:
             self.vectors.delete(ids)
         return ids
@@ -131,12 +154,13 @@ class Store:
         """
         recorded = self.catalog.get_meta().get("built_with")
         if recorded is None:
-            self.catalog.set_meta({"built_with": built_with, "created_at": time.time()})
+            if not self.read_only:  # a read-only store records nothing
+                self.catalog.set_meta({"built_with": built_with, "created_at": time.time()})
             return
-        model = built_with.get("embed_model")
-        if model is not None and _legacy_model_id(recorded.get("embed_model"), model):
-            recorded = dict(recorded, embed_model=model)
-            self.catalog.set_meta({"built_with": recorded})
+        upgraded = _upgraded_record(recorded, built_with)
+        if upgraded != recorded and not self.read_only:
+            self.catalog.set_meta({"built_with": upgraded})
+        recorded = upgraded
         diffs = [f"{k}: store has {recorded.get(k)!r}, settings give {v!r}"
                  for k, v in built_with.items() if recorded.get(k) != v]
         if diffs:
@@ -226,9 +250,11 @@ class Store:
             self.vectors.delete(orphans)
         if forgotten:
             stale = self.catalog.remove_files(forgotten)
+            self._wrote()
             self.vectors.delete(stale & vector_ids)
         if not self.catalog.lexical_consistent():
             self.catalog.rebuild_lexical()
+            self._wrote()
         return {"orphan_vectors_deleted": len(orphans), "files_forgotten": forgotten}
 
 
@@ -257,6 +283,20 @@ def _open_lock(path: Path) -> int:
                          f"Remove it and retry")
     os.set_blocking(fd, True)
     return fd
+
+
+def _read_only(path: Path) -> bool:
+    """True when this process cannot write the store (read-only mount, no write permission)."""
+    catalog = path / CATALOG_FILE
+    return not (os.access(path, os.W_OK) and (not catalog.exists() or os.access(catalog, os.W_OK)))
+
+
+def _upgraded_record(recorded: dict, built_with: dict) -> dict:
+    """``recorded`` with a fingerprint-less embedder id replaced by ``built_with``'s fingerprint."""
+    model = built_with.get("embed_model")
+    if model is not None and _legacy_model_id(recorded.get("embed_model"), model):
+        return dict(recorded, embed_model=model)
+    return recorded
 
 
 def _legacy_model_id(recorded: object, current: str) -> bool:

@@ -229,3 +229,58 @@ def test_a_huge_question_is_refused_by_its_length(docs):
     rag.ingest(["docs"])
     with pytest.raises(UsageError, match=r"question too long: 100,000 characters, at most 2,000"):
         rag.ask("経" * 100_000)
+
+
+# --- read-only stores (defect 5) ------------------------------------------------------------------
+def _tree_state(root: Path) -> dict[str, tuple[int, float]]:
+    """Size and mtime of every file (SQLite's -wal/-shm aside: a reader may create them where it can)."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime) for p in root.rglob("*")
+            if not p.name.endswith(("-wal", "-shm"))}
+
+
+def test_read_only_store_answers_and_writes_nothing(docs):
+    from ragkit.store import Store
+
+    rag = _rag(docs / "store")
+    rag.ingest(["docs"])
+    del rag
+    import gc
+
+    gc.collect()
+    before = _tree_state(docs / "store")
+    store = Store(docs / "store", read_only=True)
+    assert store.read_only and store.catalog.read_only
+    ro = RAG(store=docs / "store", embedder=HashingEmbedder(), generator=CopyingGenerator())
+    ro._store = store
+    assert len(ro.sources()) == 2
+    hits = ro.retrieve("When is the expense deadline?", mode="dense")  # opens the vectors
+    assert hits and hits[0].chunk.source.startswith("docs/")
+    assert ro.ask("経費の申請はいつまで？").citations
+    assert _tree_state(docs / "store") == before
+    with pytest.raises(Exception):
+        store.catalog.db.execute("INSERT INTO meta VALUES ('x', '1')")
+
+
+# --- a long-lived reader sees another process's vectors (defect 11) -----------------------------
+_INGEST_ELSEWHERE = """
+import sys
+from ragkit.pipeline import RAG
+from ragkit.testing import HashingEmbedder
+print(RAG(store=sys.argv[1], embedder=HashingEmbedder()).ingest([sys.argv[2]]).chunks)
+"""
+
+
+def test_dense_search_sees_vectors_another_process_added(docs):
+    rag = _rag(docs / "store")
+    rag.ingest(["docs"])
+    question = "Which planet has the rings of ice named after Cassini?"
+    assert all(h.chunk.source.startswith("docs/") for h in rag.retrieve(question, mode="dense"))
+    generation = rag.store().catalog.generation()
+    new = docs / "saturn.txt"
+    new.write_text("Saturn is the planet with the rings of ice; the Cassini division is named after Cassini.\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-c", _INGEST_ELSEWHERE, str(docs / "store"), str(new)], check=True,
+                   env=env, cwd=docs, timeout=60, capture_output=True)
+    assert rag.store().catalog.generation() > generation
+    hits = rag.retrieve(question, mode="dense")
+    assert hits[0].chunk.source == str(new)

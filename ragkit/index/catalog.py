@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,35 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE files ADD COLUMN path TEXT")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version -> step to version + 1
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+READ_ONLY_FROM = 1
+"""The oldest schema a read-only open can serve without migrating: 2 and 3 only added what
+reading does without (the version record, ``files.path``, ``meta.generation``)."""
+
+
+def damaged(store: Path, what: str) -> str:
+    """The message for a store whose files cannot be read, with advice that works: ``check
+    --repair`` cannot open a damaged file either."""
+    return (f"{store}: {what}; the store is damaged. Move it aside (mv {store} {store}.damaged) and "
+            "run `ragkit ingest` on your documents again")
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open ``path`` with ``mode=ro``. A WAL database whose -shm file is gone (closed cleanly)
+    cannot be opened read-only in a folder we may not write; such a store has no writer (nobody
+    can create the lock), so it is opened as immutable."""
+    from urllib.request import pathname2url
+
+    uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return db  # from version -> step to version + 1
 
 
 @dataclass(frozen=True)
@@ -87,16 +116,41 @@ class FileRecord:
 class Catalog:
     """Manifest, chunk texts and the lexical index of one store."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open (or create) the catalog. ``read_only`` opens it with SQLite's ``mode=ro`` and
+        writes nothing (no WAL switch, no schema change): a store on a read-only mount or with
+        ``chmod -R a-w`` can still be searched."""
         self.path = Path(path)
+        self.read_only = read_only
         try:
-            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._open_schema()
+            if read_only:
+                self.db = _Serialized(_connect_read_only(self.path))
+                self._check_schema(self._stored_version())
+            else:
+                self.db = _Serialized(sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                                                      check_same_thread=False))
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._open_schema()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: the catalog is damaged ({exc}); remove the store and ingest again") from exc
+            raise StoreError(damaged(self.path.parent, f"the catalog {self.path.name} cannot be read ({exc})")) from exc
         self.lexical = LexicalIndex(self.db)
+
+    def _stored_version(self) -> int:
+        """The schema version recorded in the file (1 before versions were recorded)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return json.loads(row[0]) if row else 1
+
+    def _check_schema(self, version: int) -> None:
+        """Refuse a catalog written by a newer ragkit, or (read-only) one that needs a migration
+        that changes how it is read."""
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path.parent} was written by a newer ragkit (catalog schema {version}; "
+                             f"this ragkit reads up to {SCHEMA_VERSION}); upgrade ragkit to use this store")
+        if self.read_only and version < READ_ONLY_FROM:
+            raise StoreError(f"{self.path.parent} is read-only and needs an upgrade (catalog schema {version} "
+                             f"to {SCHEMA_VERSION}); open it once with write access (any `ragkit ingest` "
+                             "or `ragkit check --repair`), then it can be used read-only")
 
     def _open_schema(self) -> None:
         """Create a new catalog at ``SCHEMA_VERSION``, or migrate an older one forward in one
@@ -106,11 +160,8 @@ class Catalog:
             for statement in _TABLES.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = json.loads(row[0]) if row else (1 if existed else SCHEMA_VERSION)
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path.parent} was written by a newer ragkit (catalog schema {version}; "
-                                 f"this ragkit reads up to {SCHEMA_VERSION}); upgrade ragkit to use this store")
+            version = self._stored_version() if existed else SCHEMA_VERSION
+            self._check_schema(version)
             while version < SCHEMA_VERSION:
                 _MIGRATIONS[version](self.db)
                 version += 1
@@ -227,15 +278,60 @@ class Catalog:
         return _Transaction(self.db)
 
 
-class _Transaction:
+class _Rows(list):
+    """A statement's rows, read to the end, with the cursor methods callers use."""
+
+    lastrowid: int | None = None
+
+    def fetchone(self) -> tuple | None:
+        return self[0] if self else None
+
+    def fetchall(self) -> list:
+        return list(self)
+
+
+class _Serialized:
+    """One SQLite connection shared by threads (``RAG`` may be): each statement runs and is read
+    to the end under one lock, and a transaction holds the lock from BEGIN to COMMIT, so a thread
+    never steps into another's statement or reads its uncommitted rows."""
+
     def __init__(self, db: sqlite3.Connection):
+        self.raw = db
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> _Rows:
+        with self.lock:
+            cursor = self.raw.execute(sql, params)
+            rows = _Rows(cursor.fetchall())
+            rows.lastrowid = cursor.lastrowid
+            return rows
+
+    def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
+        with self.lock:
+            self.raw.executemany(sql, rows)
+
+    def close(self) -> None:
+        with self.lock:
+            self.raw.close()
+
+
+class _Transaction:
+    def __init__(self, db: _Serialized):
         self.db = db
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.db.lock.release()
+            raise
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self.db.lock.release()
         return False
 
 
