@@ -14,7 +14,7 @@ from typing import Any
 
 from . import __version__
 from .display import display_path
-from .errors import RagkitError
+from .errors import RagkitError, UsageError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FILES_FAILED = 1, 2, 3
 
@@ -57,11 +57,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     elif not args.json:
         def on_file(i: int, total: int, path: str) -> None:
             _err(f"[{i}/{total}] {display_path(path)}")
-    report = rag.ingest(args.paths, prune=args.prune, on_file=on_file, follow_symlinks=args.follow_symlinks)
+    report = rag.ingest(args.paths, prune=args.prune, dry_run=args.dry_run,
+                        on_file=None if args.dry_run else on_file, follow_symlinks=args.follow_symlinks)
     if bar is not None:
         bar.close()
     if args.json:
         _print_json(report.to_json())
+    elif args.dry_run:
+        print(f"dry run: {report.files} file(s) found, nothing written")
+        _print_removed(report.removed, "would remove")
     else:
         for w in report.warnings:
             _err(f"warning: {display_path(w['path'])}{_fmt_page(w['page'], w.get('location'))}: {w['reason']}")
@@ -73,8 +77,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"ingested {report.new} new and {report.changed} changed file(s) "
                   f"({report.unchanged} unchanged): {report.pages} pages, {report.chunks} chunks, "
                   f"{report.embedded} embedded in {report.seconds:.1f}s")
-        if report.removed:
-            print(f"removed {len(report.removed)} file(s) that no longer exist")
+        _print_removed(report.removed, "removed")
         if report.failed:
             print(f"{len(report.failed)} file(s) failed (see above)")
     return EXIT_FILES_FAILED if report.failed else 0
@@ -142,12 +145,22 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_removed(sources: list[str], verb: str) -> None:
+    for source in sources:
+        print(f"{verb}: {source}")
+    if sources:
+        print(f"{verb} {len(sources)} file(s) that no longer exist")
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
-    gone = _rag(args).remove(args.paths)
+    gone = _rag(args).remove(args.paths, all=args.all, dry_run=args.dry_run)
     if args.json:
-        _print_json({"removed": gone})
+        _print_json({"removed": gone, "dry_run": args.dry_run})
+    elif not gone:
+        print("nothing matched")
     else:
-        print("\n".join(gone) if gone else "nothing matched")
+        verb = "would remove" if args.dry_run else "removed"
+        print("\n".join(f"{verb}: {g}" for g in gone))
     return 0
 
 
@@ -241,6 +254,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (``-k 0`` used to mean the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ragkit", description="Ask questions about your own documents, fully offline.")
     p.add_argument("--version", action="version", version=f"ragkit {__version__}")
@@ -250,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("ingest", help="index files and folders (incremental)")
     s.add_argument("paths", nargs="+", metavar="PATH")
-    s.add_argument("--prune", action="store_true", help="remove files that vanished from under PATH")
+    s.add_argument("--prune", action="store_true",
+                   help="remove files that vanished from under PATH (refused when a PATH is missing or empty)")
+    s.add_argument("--dry-run", action="store_true", help="write nothing; with --prune list what it would remove")
     s.add_argument("--pdf-password", help="password for encrypted PDFs")
     s.add_argument("--follow-symlinks", action="store_true",
                    help="also read symbolic links that lead outside PATH (skipped by default)")
@@ -259,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("ask", help="answer a question with cited sources")
     s.add_argument("question")
-    s.add_argument("-k", type=int, help="number of chunks to retrieve (default 5)")
+    s.add_argument("-k", type=_positive_int, help="number of chunks to retrieve (default 5)")
     s.add_argument("--mode", choices=["dense", "lexical", "hybrid"], help="retrieval mode (default hybrid)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
@@ -272,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sources)
 
     s = sub.add_parser("remove", help="remove files (or folders) from the store")
-    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("paths", nargs="*", metavar="PATH")
+    s.add_argument("--all", action="store_true", help="allow removing every file of the store")
+    s.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_remove)
 
@@ -317,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
+    except UsageError as exc:
+        _err(f"ragkit: error: {exc}")
+        return EXIT_USAGE
     except RagkitError as exc:
         _err(f"ragkit: error: {exc}")
         return EXIT_ERROR

@@ -87,13 +87,44 @@ def _validated(settings: Settings) -> Settings:
             raise ConfigError("retrieve dense_weight must be 'auto' or a number") from None
     if settings.embed_dtype not in EMBED_DTYPES:
         raise ConfigError(f"embed dtype must be one of {', '.join(EMBED_DTYPES)}, got {settings.embed_dtype!r}")
-    if settings.chunk_max_tokens < 16:
-        raise ConfigError("chunk max_tokens must be at least 16")
-    if settings.retrieve_k < 1:
-        raise ConfigError("retrieve k must be at least 1")
+    for name, (low, high) in _RANGES.items():
+        _check_range(name, getattr(settings, name), low, high)
+    if settings.llm_max_answer_tokens is not None and settings.llm_max_answer_tokens > settings.llm_n_ctx // 2:
+        raise ConfigError(f"{_key(name='llm_max_answer_tokens')} must be at most half of llm.n_ctx "
+                          f"({settings.llm_n_ctx // 2}), got {settings.llm_max_answer_tokens}: the sources need the rest")
     if not settings.ingest_max_file_mb > 0:
         raise ConfigError(f"ingest max_file_mb must be above 0, got {settings.ingest_max_file_mb}")
     return settings
+
+
+MIN_N_CTX = 512  # the smallest prompt frame plus a short answer and one source: below this nothing fits
+_RANGES: dict[str, tuple[float, float | None]] = {
+    # setting: (lowest, highest or None); None values (e.g. "use the model's default") are skipped
+    "chunk_max_tokens": (16, None),
+    "chunk_overlap_sentences": (0, None),
+    "retrieve_k": (1, 1000),
+    "retrieve_lexical_weight": (0, None),
+    "embed_batch_size": (1, None),
+    "llm_n_ctx": (MIN_N_CTX, None),
+    "llm_n_threads": (1, None),
+    "llm_max_answer_tokens": (1, None),
+    "lock_timeout": (0, None),
+}
+
+
+def _key(name: str) -> str:
+    """How a user writes setting ``name``: its ragkit.toml key and environment variable."""
+    section, _, key = name.partition("_")
+    toml = f"{section}.{key}" if key and section in {"embed", "llm", "chunk", "retrieve", "pdf"} else name
+    return f"{toml} (RAGKIT_{name.upper()})"
+
+
+def _check_range(name: str, value: float | None, low: float, high: float | None) -> None:
+    if value is None:
+        return
+    if value < low or (high is not None and value > high):
+        allowed = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise ConfigError(f"setting {_key(name)} must be {allowed}, got {value:g}")
 
 
 def _flatten_toml(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
@@ -115,6 +146,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             return _flatten_toml(tomllib.load(fh), path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except OSError as exc:

@@ -309,6 +309,20 @@ def check_store(settings, rag) -> Check:
     return Check("store", True, detail + ", consistent", info=info)
 
 
+def check_store_permissions(settings) -> Check:
+    """The store folder and its files are readable by their owner only: they hold the documents'
+    text. Fails on any group/world access (a store from before 0700/0600, or a loose chmod)."""
+    path = Path(settings.store)
+    if not path.is_dir():
+        return Check("store permissions", True, f"no store yet at {path}")
+    loose = [p for p in [path, *path.rglob("*")] if p.stat(follow_symlinks=False).st_mode & 0o077]
+    if not loose:
+        return Check("store permissions", True, f"{path} is private (owner only)")
+    return Check("store permissions", False,
+                 f"{len(loose)} path(s) in {path} are readable by other users (e.g. {loose[0]})",
+                 f"chmod -R go-rwx {path}  (unless sharing it is intended)", {"loose": [str(p) for p in loose[:20]]})
+
+
 # --- report -------------------------------------------------------------------------------------
 def diagnose(settings) -> Report:
     """Run every check with the network blocked; ``Report.ok`` is true only when all of them pass."""
@@ -320,6 +334,7 @@ def diagnose(settings) -> Report:
         embed_check, rag = check_embedder(settings)
         checks.append(embed_check)
         checks.append(check_store(settings, rag))
+        checks.append(check_store_permissions(settings))
     checks.append(Check("network", not attempts,
                         "no connection was attempted during the checks" if not attempts
                         else f"blocked connection attempts: {', '.join(attempts)}",

@@ -2,6 +2,7 @@
 
     RagkitError
     ├── ConfigError        a setting is invalid or a config file does not parse
+    ├── UsageError         a call's arguments are unsafe or invalid (also a ValueError)
     ├── ModelNotFound      a model path does not exist or a bundled model is missing/corrupt
     ├── LoadError          one input file cannot be read (broken, encrypted, empty, binary, …)
     ├── StoreError         the store is unusable (built with another embedder, locked, damaged)
@@ -17,6 +18,10 @@ class RagkitError(Exception):
 
 class ConfigError(RagkitError):
     pass
+
+
+class UsageError(RagkitError, ValueError):
+    """Arguments that would do harm or make no sense (``remove ""``, ``k=0``); the CLI exits 2."""
 
 
 class ModelNotFound(RagkitError):

@@ -97,9 +97,10 @@ class Generator:
     def span_constraint(self, sources: list[str]) -> Callable[[list[int]], SpanConstraint]:
         """A ``constrain`` for ``stream``: the answer must copy a token span of one of ``sources``
         and ends at a newline or EOS."""
-        source_tokens = [self.llm.tokenize(s.strip().encode("utf-8"), add_bos=False, special=False)
-                         for s in sources]
-        stops = [*self.llm.tokenize(b"\n", add_bos=False, special=False), self.llm.token_eos()]
+        with self.lock:
+            source_tokens = [self.llm.tokenize(s.strip().encode("utf-8"), add_bos=False, special=False)
+                             for s in sources]
+            stops = [*self.llm.tokenize(b"\n", add_bos=False, special=False), self.llm.token_eos()]
 
         def first_ok(token: int) -> bool:
             if token not in self._content_token:
@@ -110,14 +111,16 @@ class Generator:
 
     def count_tokens(self, text: str) -> int:
         """Number of model tokens in ``text`` (no BOS)."""
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        with self.lock:  # every use of the llama objects holds the lock (threads share a RAG)
+            return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` that fits in ``max_tokens`` tokens."""
-        tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        if len(tokens) <= max_tokens:
-            return text
-        return self.llm.detokenize(tokens[:max(0, max_tokens)]).decode("utf-8", errors="ignore")
+        with self.lock:
+            tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            if len(tokens) <= max_tokens:
+                return text
+            return self.llm.detokenize(tokens[:max(0, max_tokens)]).decode("utf-8", errors="ignore")
 
     def stream(self, prompt: str, max_tokens: int, stop: list[str],
                constrain: Callable[[list[int]], object] | None = None) -> Iterator[str]:

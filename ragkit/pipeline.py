@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from .config import Settings, load_settings
-from .errors import LoadError, RagkitError
+from .errors import LoadError, RagkitError, UsageError
 from .index.catalog import FileRecord
 from .query import Query, as_query
 from .store import FileUpdate, Store
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # call's embeddings (~30 s of work at float32 speed); memory per call is texts and vectors only.
 EMBED_BATCH_CHUNKS = 1024
 TEXTS_DIR = "texts"  # ingest_texts writes here, inside the store
+MAX_QUESTION_CHARS = 2000  # a question, not a document: longer ones cannot fit a prompt with sources
 
 
 @dataclass
@@ -42,6 +43,7 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     removed: list[str] = field(default_factory=list)
+    dry_run: bool = False
     failed: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     repaired: dict = field(default_factory=dict)
@@ -144,25 +146,38 @@ class RAG:
         }
 
     # --- ingest ---------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[str | Path], prune: bool = False,
+    def ingest(self, paths: Iterable[str | Path], prune: bool = False, dry_run: bool = False,
                on_file: Callable[[int, int, str], None] | None = None,
                follow_symlinks: bool = False) -> IngestReport:
         """Bring the store up to date with ``paths``: new and changed files are (re)indexed,
         unchanged ones skipped, broken ones reported in ``failed``; with ``prune`` files that
-        vanished from under ``paths`` are removed. Symbolic links that lead outside ``paths``
-        are skipped and reported unless ``follow_symlinks``."""
+        vanished from under ``paths`` are removed (listed in ``removed``).
+
+        ``prune`` refuses (UsageError, nothing removed) when a path is missing or holds no
+        supported file: an unmounted share must not empty the store. With ``dry_run`` nothing is
+        written; ``removed`` lists what ``prune`` would remove. Symbolic links that lead outside
+        ``paths`` are skipped and reported unless ``follow_symlinks``.
+        """
         from .loaders import discover
 
         started = time.perf_counter()
-        report = IngestReport()
+        report = IngestReport(dry_run=dry_run)
+        paths = [str(p) for p in paths]
+        if dry_run:
+            files, _ = discover(paths)
+            if prune:
+                report.removed = _prune_list(self.store(), paths, files)
+            report.files = len(files)
+            report.seconds = time.perf_counter() - started
+            return report
         store = self.store(create=True)
         with store.writer(self.settings.lock_timeout):
             repaired = store.reconcile()
             if repaired["orphan_vectors_deleted"] or repaired["files_forgotten"]:
                 report.repaired = repaired
-            paths = [str(p) for p in paths]
             files, problems = discover(paths, follow_symlinks=follow_symlinks,
                                        max_file_mb=self.settings.ingest_max_file_mb)
+            gone = _prune_list(store, paths, files) if prune else []
             report.failed += [{"path": p, "reason": r} for p, r in problems]
             report.files = len(files)
             pending: list[_Prepared] = []
@@ -188,12 +203,8 @@ class RAG:
                         self._write(store, pending, report)
                         pending = []
             self._write(store, pending, report)
-            if prune:
-                seen = {str(f) for f in files}
-                gone = [r.source for r in store.files()
-                        if r.source not in seen and _under(r.source, paths) and not os.path.exists(r.source)]
-                store.remove(gone)
-                report.removed = gone
+            store.remove(gone)
+            report.removed = gone
         report.seconds = time.perf_counter() - started
         return report
 
@@ -241,7 +252,8 @@ class RAG:
         else:
             report.new += 1
         record = FileRecord(source=source, sha256=sha, size=stat.st_size, mtime=stat.st_mtime,
-                            pages=len(kept), chunks=len(chunks), warnings=[w for w in warnings])
+                            pages=len(kept), chunks=len(chunks), warnings=[w for w in warnings],
+                            path=os.path.abspath(source))
         return _Prepared(FileUpdate(record, chunks, [index_tokens(c.text) for c in chunks]),
                          store.chunk_ids(source))
 
@@ -261,8 +273,11 @@ class RAG:
         side can change the result."""
         from .retrieve import retrieve
 
-        query = as_query(question)
+        query = _checked_query(question)
         mode = mode or self.settings.retrieve_mode
+        k = self.settings.retrieve_k if k is None else k
+        if k < 1:
+            raise UsageError(f"k must be at least 1, got {k}")
         store = self.store()
         if mode == "lexical":
             # BM25 alone needs no model; only the token form must match the store's
@@ -272,7 +287,7 @@ class RAG:
                 store.check_built_with({"lexical_tokens": TOKEN_FORM})
         else:
             self._check_store(store)
-        return retrieve(store, query, k=k or self.settings.retrieve_k, mode=mode,
+        return retrieve(store, query, k=k, mode=mode,
                         dense_weight=self.settings.retrieve_dense_weight,
                         lexical_weight=self.settings.retrieve_lexical_weight,
                         coverage=self._embedder_facts().coverage,
@@ -283,7 +298,7 @@ class RAG:
         """Answer ``question`` from the store with numbered citations (``ragkit.reader``)."""
         from .reader import answer
 
-        query = as_query(question)
+        query = _checked_query(question)
         hits = self.retrieve(query, k=k, mode=mode)
         return answer(self.generator, query, hits, on_token=on_token,
                       max_answer_tokens=self.settings.llm_max_answer_tokens)
@@ -296,12 +311,23 @@ class RAG:
         """Per indexed page: source, page, extractor, quality and chunk count."""
         return self.store().pages()
 
-    def remove(self, paths: Iterable[str | Path]) -> list[str]:
-        """Remove files (or every file under a folder) from the store; returns what was removed."""
-        store = self.store()
+    def remove(self, paths: Iterable[str | Path], all: bool = False, dry_run: bool = False) -> list[str]:
+        """Remove files (or every file under a folder) from the store; returns what was (with
+        ``dry_run``: would be) removed. Paths match by the source as listed or by absolute path.
+
+        Raises UsageError (a ValueError) for an empty path, for no path without ``all``, and for
+        paths that match every file of the store through a folder (``remove .``) without ``all``.
+        """
         wanted = [str(p) for p in paths]
+        if any(not w.strip() for w in wanted):
+            raise UsageError("an empty path was given to remove (an unset variable?); nothing removed")
+        if not wanted and not all:
+            raise UsageError("name the files or folders to remove, or pass all=True (--all) to empty the store")
+        store = self.store()
+        if dry_run:
+            return _removal(store.files(), wanted, all)
         with store.writer(self.settings.lock_timeout):
-            gone = [r.source for r in store.files() if r.source in wanted or _under(r.source, wanted)]
+            gone = _removal(store.files(), wanted, all)
             store.remove(gone)
         return gone
 
@@ -381,6 +407,48 @@ def _under(source: str, roots: Iterable[str]) -> bool:
         if src == root or src.startswith(root.rstrip(os.sep) + os.sep) or root == ".":
             return True
     return False
+def _checked_query(question: "str | Query") -> Query:
+    """The question read once, refused (UsageError) when too long to be a question."""
+    text = question.text if isinstance(question, Query) else question
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UsageError(f"question too long: {len(text):,} characters, at most {MAX_QUESTION_CHARS:,}; "
+                         "ask about one thing at a time")
+    return as_query(question)
+
+
+def _under(path: str, root: str) -> bool:
+    """True when absolute ``path`` is ``root`` or inside it (both absolute and normalised)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _removal(records: list[FileRecord], wanted: list[str], all: bool) -> list[str]:
+    """The sources ``remove(wanted)`` takes: named exactly, or under a named folder (compared as
+    absolute paths, so ``.`` is the current folder, not everything). Matching the whole store
+    through a folder needs ``all``."""
+    if all:
+        return [r.source for r in records]
+    exact = set(wanted)
+    roots = [os.path.abspath(w) for w in wanted]
+    gone = [r.source for r in records if r.source in exact or any(_under(r.abspath, root) for root in roots)]
+    if len(records) > 1 and len(gone) == len(records) and not set(gone) <= exact:
+        raise UsageError(f"{' '.join(wanted)} matches every file in the store ({len(records)}); "
+                         "pass --all (all=True) to remove them all, or name fewer files")
+    return gone
+
+
+def _prune_list(store: Store, roots: list[str], seen: list[Path]) -> list[str]:
+    """Sources under the resolved ``roots`` that this run did not find and that no longer exist.
+
+    Refuses (UsageError) when a root is missing or holds no supported file: an unmounted share
+    looks exactly like a folder whose files were all deleted."""
+    resolved = [os.path.abspath(r) for r in roots]
+    found = {os.path.abspath(f) for f in seen}
+    for given, root in zip(roots, resolved):
+        if not any(_under(f, root) for f in found):
+            raise UsageError(f"{given} is missing or empty; not pruning (nothing removed)")
+    return [r.source for r in store.files()
+            if r.abspath not in found and any(_under(r.abspath, root) for root in resolved)
+            and not os.path.exists(r.abspath)]
 
 
 def _os_reason(exc: OSError) -> str:

@@ -13,9 +13,12 @@ catalog chunks without vectors. `reconcile()` deletes the former and forgets fil
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
+import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PRIVATE_DIR_MODE = 0o700  # a new store: only its owner can list or read it (the documents are private)
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
@@ -47,23 +51,44 @@ class FileUpdate:
 class Store:
     """Opens (or creates) a store directory; the vector side is opened on first use."""
 
-    def __init__(self, path: str | Path, create: bool = False):
+    def __init__(self, path: str | Path, create: bool = False, read_only: bool | None = None):
+        """``read_only``: open without writing anything (None: when the store folder or its
+        catalog is not writable, e.g. a read-only mount or ``chmod -R a-w``)."""
         self.path = Path(path)
         if not (self.path / CATALOG_FILE).is_file():
             if not create:
                 raise StoreError(f"no ragkit store at {self.path}; run `ragkit ingest PATH...` first "
                                  "(or pass --store DIR)")
-            self.path.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.path / CATALOG_FILE)
+            _make_private_dir(self.path)
+        self.read_only = _read_only(self.path) if read_only is None else read_only
+        with self.private_files():
+            self.catalog = Catalog(self.path / CATALOG_FILE, read_only=self.read_only)
         self._vectors = None
+        self._vectors_generation = -1  # the catalog generation the open vector index reflects
+        self._lock = threading.RLock()
 
     @property
     def vectors(self):
-        if self._vectors is None:
-            from .index.vectors import VectorIndex
+        """The vector index, reopened when another process wrote to the store since it was opened
+        (the catalog's generation moved): Chroma keeps what it loaded in memory, so a long-lived
+        process would otherwise search stale vectors while the lexical side is fresh."""
+        with self._lock:
+            generation = self.catalog.generation()
+            if self._vectors is not None and generation != self._vectors_generation:
+                log.info("%s changed since its vectors were opened; reopening them", self.path)
+                self._vectors.close()
+                self._vectors = None
+            if self._vectors is None:
+                from .index.vectors import VectorIndex
 
-            self._vectors = VectorIndex(self.path / VECTORS_DIR)
-        return self._vectors
+                self._vectors = VectorIndex(self.path / VECTORS_DIR, read_only=self.read_only)
+            self._vectors_generation = generation
+            return self._vectors
+
+    def _wrote(self) -> None:
+        """Our own catalog write moved the generation; the open vectors already have it (we hold
+        the writer lock, so no one else wrote in between)."""
+        self._vectors_generation = self.catalog.generation()
 
     def close(self) -> None:
         """Close the catalog connection and drop the vector client (reopened on next use)."""
@@ -108,6 +133,7 @@ class Store:
         for update in updates:
             old = self.catalog.chunk_ids(update.record.source)
             self.catalog.replace_file(update.record, update.chunks, update.tokens)
+            self._wrote()
             stale = old - {c.id for c in update.chunks}
             if stale:
                 self.vectors.delete(stale)
@@ -119,6 +145,7 @@ class Store:
         if not sources:
             return set()
         ids = self.catalog.remove_files(sources)
+        self._wrote()
         if ids:
             self.vectors.delete(ids)
         return ids
@@ -132,12 +159,13 @@ class Store:
         """
         recorded = self.catalog.get_meta().get("built_with")
         if recorded is None:
-            self.catalog.set_meta({"built_with": built_with, "created_at": time.time()})
+            if not self.read_only:  # a read-only store records nothing
+                self.catalog.set_meta({"built_with": built_with, "created_at": time.time()})
             return
-        model = built_with.get("embed_model")
-        if model is not None and _legacy_model_id(recorded.get("embed_model"), model):
-            recorded = dict(recorded, embed_model=model)
-            self.catalog.set_meta({"built_with": recorded})
+        upgraded = _upgraded_record(recorded, built_with)
+        if upgraded != recorded and not self.read_only:
+            self.catalog.set_meta({"built_with": upgraded})
+        recorded = upgraded
         diffs = [f"{k}: store has {recorded.get(k)!r}, settings give {v!r}"
                  for k, v in built_with.items() if recorded.get(k) != v]
         if diffs:
@@ -147,11 +175,30 @@ class Store:
     def built_with(self) -> dict | None:
         return self.catalog.get_meta().get("built_with")
 
+    # --- file permissions ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def private_files(self) -> Iterator[None]:
+        """Create files no more readable than the store folder: 0600 in a 0700 store (SQLite gives
+        its -wal/-shm files the database's mode; Chroma's files follow the umask). A store folder
+        made group-readable on purpose keeps group-readable files. The umask is process-wide: a
+        file another thread creates meanwhile is at most more private, never less."""
+        try:
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+        except OSError:
+            mode = PRIVATE_DIR_MODE
+        old = os.umask((~mode & 0o077) | 0o022)
+        try:
+            yield
+        finally:
+            os.umask(old)
+
     # --- one writer at a time ----------------------------------------------------------------
     @contextlib.contextmanager
     def writer(self, timeout: float = 60.0, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Hold the store's write lock; wait up to ``timeout`` seconds for another writer."""
-        fh = open(self.path / LOCK_FILE, "a+")
+        """Hold the store's write lock; wait up to ``timeout`` seconds for another writer. Files
+        created meanwhile are private (``private_files``)."""
+        fd = _open_lock(self.path / LOCK_FILE)
+        fh = os.fdopen(fd, "r+")
         deadline = time.monotonic() + timeout
         told = False
         try:
@@ -171,7 +218,8 @@ class Store:
             fh.truncate()
             fh.write(str(os.getpid()))
             fh.flush()
-            yield
+            with self.private_files():
+                yield
         finally:
             fh.close()  # closing releases the lock
 
@@ -207,10 +255,53 @@ class Store:
             self.vectors.delete(orphans)
         if forgotten:
             stale = self.catalog.remove_files(forgotten)
+            self._wrote()
             self.vectors.delete(stale & vector_ids)
         if not self.catalog.lexical_consistent():
             self.catalog.rebuild_lexical()
+            self._wrote()
         return {"orphan_vectors_deleted": len(orphans), "files_forgotten": forgotten}
+
+
+def _make_private_dir(path: Path) -> None:
+    """Create the store folder (and missing parents) readable by its owner only."""
+    existed = path.exists()
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if not existed:
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def _open_lock(path: Path) -> int:
+    """Open (or create, 0600) the lock file without following a symbolic link: a link planted at
+    ``write.lock`` would otherwise have its target truncated and overwritten with our PID."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{path} is a symbolic link, not ragkit's lock file; nothing was written. "
+                             f"Remove the link (rm {path}) and retry") from None
+        raise StoreError(f"{path}: cannot open the store's lock file ({exc.strerror}); check the store "
+                         "folder's permissions (a read-only store can be searched, not written)") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StoreError(f"{path} is not a regular file, not ragkit's lock file; nothing was written. "
+                         f"Remove it and retry")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _read_only(path: Path) -> bool:
+    """True when this process cannot write the store (read-only mount, no write permission)."""
+    catalog = path / CATALOG_FILE
+    return not (os.access(path, os.W_OK) and (not catalog.exists() or os.access(catalog, os.W_OK)))
+
+
+def _upgraded_record(recorded: dict, built_with: dict) -> dict:
+    """``recorded`` with a fingerprint-less embedder id replaced by ``built_with``'s fingerprint."""
+    model = built_with.get("embed_model")
+    if model is not None and _legacy_model_id(recorded.get("embed_model"), model):
+        return dict(recorded, embed_model=model)
+    return recorded
 
 
 def _legacy_model_id(recorded: object, current: str) -> bool:

@@ -8,7 +8,9 @@ other place a chunk lives; `ragkit.store` reconciles the two.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +21,15 @@ from ..types import Chunk
 from .lexical import SCHEMA as LEXICAL_SCHEMA
 from .lexical import LexicalIndex
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the catalog layout this ragkit writes; ``_MIGRATIONS`` bring older ones up to it.
 
 1: manifest, chunks and lexical tables (ragkit 0.1.0, before versions were recorded)
 2: ``meta.schema_version`` recorded; the embedder's fingerprint joins ``built_with``
 3: ``chunks.location`` (where in an Office file a chunk comes from)
+4: ``files.path``: the file's absolute path when ingested (``source`` is the path as typed, relative
+   to the directory ingest ran in, so it cannot tell ``docs/a.txt`` run from ``/x`` from ``a.txt``
+   run from ``/x/docs``); ``meta.generation`` counts writes
 """
 
 _TABLES = """
@@ -32,7 +37,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, ingested_at REAL NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]');
+    warnings TEXT NOT NULL DEFAULT '[]', path TEXT);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, page INTEGER,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
@@ -54,7 +59,42 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE chunks ADD COLUMN location TEXT")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3}  # from version -> step to version + 1
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Add ``files.path``; older rows keep NULL (their source is resolved against the current
+    directory, as before)."""
+    if "path" not in {row[1] for row in db.execute("PRAGMA table_info(files)")}:
+        db.execute("ALTER TABLE files ADD COLUMN path TEXT")
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}  # from version -> step to version + 1
+READ_ONLY_FROM = 3
+"""The oldest schema a read-only open can serve without migrating: searching reads
+``chunks.location`` (3); 4 only added what reading does without (``files.path``, ``meta.generation``)."""
+
+
+def damaged(store: Path, what: str) -> str:
+    """The message for a store whose files cannot be read, with advice that works: ``check
+    --repair`` cannot open a damaged file either."""
+    return (f"{store}: {what}; the store is damaged. Move it aside (mv {store} {store}.damaged) and "
+            "run `ragkit ingest` on your documents again")
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open ``path`` with ``mode=ro``. A WAL database whose -shm file is gone (closed cleanly)
+    cannot be opened read-only in a folder we may not write; such a store has no writer (nobody
+    can create the lock), so it is opened as immutable."""
+    from urllib.request import pathname2url
+
+    uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return db
 
 
 @dataclass(frozen=True)
@@ -69,6 +109,12 @@ class FileRecord:
     chunks: int = 0
     ingested_at: float = 0.0
     warnings: list = field(default_factory=list)
+    path: str | None = None  # absolute path when ingested (None: a store from before schema 3)
+
+    @property
+    def abspath(self) -> str:
+        """Where the file is: the recorded absolute path, else ``source`` from the current directory."""
+        return self.path or os.path.abspath(self.source)
 
     def to_json(self) -> dict:
         return {"source": self.source, "pages": self.pages, "chunks": self.chunks, "sha256": self.sha256,
@@ -79,16 +125,41 @@ class FileRecord:
 class Catalog:
     """Manifest, chunk texts and the lexical index of one store."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open (or create) the catalog. ``read_only`` opens it with SQLite's ``mode=ro`` and
+        writes nothing (no WAL switch, no schema change): a store on a read-only mount or with
+        ``chmod -R a-w`` can still be searched."""
         self.path = Path(path)
+        self.read_only = read_only
         try:
-            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self._open_schema()
+            if read_only:
+                self.db = _Serialized(_connect_read_only(self.path))
+                self._check_schema(self._stored_version())
+            else:
+                self.db = _Serialized(sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                                                      check_same_thread=False))
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._open_schema()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: the catalog is damaged ({exc}); remove the store and ingest again") from exc
+            raise StoreError(damaged(self.path.parent, f"the catalog {self.path.name} cannot be read ({exc})")) from exc
         self.lexical = LexicalIndex(self.db)
+
+    def _stored_version(self) -> int:
+        """The schema version recorded in the file (1 before versions were recorded)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return json.loads(row[0]) if row else 1
+
+    def _check_schema(self, version: int) -> None:
+        """Refuse a catalog written by a newer ragkit, or (read-only) one that needs a migration
+        that changes how it is read."""
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path.parent} was written by a newer ragkit (catalog schema {version}; "
+                             f"this ragkit reads up to {SCHEMA_VERSION}); upgrade ragkit to use this store")
+        if self.read_only and version < READ_ONLY_FROM:
+            raise StoreError(f"{self.path.parent} is read-only and needs an upgrade (catalog schema {version} "
+                             f"to {SCHEMA_VERSION}); open it once with write access (any `ragkit ingest` "
+                             "or `ragkit check --repair`), then it can be used read-only")
 
     def _open_schema(self) -> None:
         """Create a new catalog at ``SCHEMA_VERSION``, or migrate an older one forward in one
@@ -98,11 +169,8 @@ class Catalog:
             for statement in _TABLES.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = json.loads(row[0]) if row else (1 if existed else SCHEMA_VERSION)
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path.parent} was written by a newer ragkit (catalog schema {version}; "
-                                 f"this ragkit reads up to {SCHEMA_VERSION}); upgrade ragkit to use this store")
+            version = self._stored_version() if existed else SCHEMA_VERSION
+            self._check_schema(version)
             while version < SCHEMA_VERSION:
                 _MIGRATIONS[version](self.db)
                 version += 1
@@ -146,9 +214,11 @@ class Catalog:
                      chunk.extractor, chunk.quality, chunk.location))
                 self.lexical.add(cur.lastrowid, toks)
             self.db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO files (source, sha256, size, mtime, pages, chunks, ingested_at, warnings, path)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 (record.source, record.sha256, record.size, record.mtime, record.pages, len(chunks),
-                 record.ingested_at or time.time(), json.dumps(record.warnings, ensure_ascii=False)))
+                 record.ingested_at or time.time(), json.dumps(record.warnings, ensure_ascii=False), record.path))
+            self._bump_generation()
 
     def remove_files(self, sources: Iterable[str]) -> set[str]:
         """Forget files and their chunks in one transaction; returns the removed chunk ids."""
@@ -158,6 +228,7 @@ class Catalog:
                 removed |= self.chunk_ids(source)
                 self._delete_source(source)
                 self.db.execute("DELETE FROM files WHERE source = ?", (source,))
+            self._bump_generation()
         return removed
 
     def _delete_source(self, source: str) -> None:
@@ -199,23 +270,80 @@ class Catalog:
         """Re-tokenise every chunk into the lexical index in one transaction."""
         with self._tx():
             self.lexical.rebuild(self.db.execute("SELECT rowid, text FROM chunks").fetchall())
+            self._bump_generation()
+
+    # --- generation -----------------------------------------------------------------------
+    def generation(self) -> int:
+        """How many writes the store has seen; another process's write changes it, so a long-lived
+        reader can tell its vector index is stale (``ragkit.store.Store.search_dense``)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(json.loads(row[0])) if row else 0
+
+    def _bump_generation(self) -> None:
+        """Count one write; call inside the write's transaction so the two commit together."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (json.dumps(self.generation() + 1),))
 
     def _tx(self):
         return _Transaction(self.db)
 
 
-class _Transaction:
+class _Rows(list):
+    """A statement's rows, read to the end, with the cursor methods callers use."""
+
+    lastrowid: int | None = None
+
+    def fetchone(self) -> tuple | None:
+        return self[0] if self else None
+
+    def fetchall(self) -> list:
+        return list(self)
+
+
+class _Serialized:
+    """One SQLite connection shared by threads (``RAG`` may be): each statement runs and is read
+    to the end under one lock, and a transaction holds the lock from BEGIN to COMMIT, so a thread
+    never steps into another's statement or reads its uncommitted rows."""
+
     def __init__(self, db: sqlite3.Connection):
+        self.raw = db
+        self.lock = threading.RLock()
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> _Rows:
+        with self.lock:
+            cursor = self.raw.execute(sql, params)
+            rows = _Rows(cursor.fetchall())
+            rows.lastrowid = cursor.lastrowid
+            return rows
+
+    def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
+        with self.lock:
+            self.raw.executemany(sql, rows)
+
+    def close(self) -> None:
+        with self.lock:
+            self.raw.close()
+
+
+class _Transaction:
+    def __init__(self, db: _Serialized):
         self.db = db
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.db.lock.release()
+            raise
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self.db.lock.release()
         return False
 
 
 def _record(row: tuple) -> FileRecord:
     return FileRecord(source=row[0], sha256=row[1], size=row[2], mtime=row[3], pages=row[4], chunks=row[5],
-                      ingested_at=row[6], warnings=json.loads(row[7] or "[]"))
+                      ingested_at=row[6], warnings=json.loads(row[7] or "[]"), path=row[8] if len(row) > 8 else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import unicodedata
 from functools import cached_property
 from pathlib import Path
@@ -177,6 +178,9 @@ class Embedder:
         self.max_tokens = int(self.model.max_seq_length or 512)
         self.query_prefix, self.passage_prefix = self._prefixes()
         self._counter = _plain_copy(self.tokenizer)
+        # one model, one call at a time: embed_query changes torch's process-wide thread count and
+        # a fast tokenizer raises "Already borrowed" when threads reconfigure it concurrently
+        self.lock = threading.RLock()
 
     @property
     def model_id(self) -> str:
@@ -197,10 +201,11 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for a passage, prefix and special tokens included."""
-        if self._counter is not None:
-            return len(self._counter.encode(self.passage_prefix + text, add_special_tokens=True))
-        return len(self.tokenizer(self.passage_prefix + text, add_special_tokens=True,
-                                  truncation=False)["input_ids"])
+        with self.lock:
+            if self._counter is not None:
+                return len(self._counter.encode(self.passage_prefix + text, add_special_tokens=True))
+            return len(self.tokenizer(self.passage_prefix + text, add_special_tokens=True,
+                                      truncation=False)["input_ids"])
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Float32 unit vectors, one row per text."""
@@ -213,16 +218,18 @@ class Embedder:
         thread, 545 ms with two (the threads wait on each other for such a small matrix)."""
         import torch
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return self._encode([self.query_prefix + text])[0]
-        finally:
-            torch.set_num_threads(threads)
+        with self.lock:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                return self._encode([self.query_prefix + text])[0]
+            finally:
+                torch.set_num_threads(threads)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        with self.lock:
+            vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
         vectors = np.asarray(vectors, dtype=np.float32)
         # renormalised in float32: a bfloat16 model normalises to only ~3 significant digits
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -6,12 +6,17 @@ Chroma keeps the vector and the source name only.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from ..errors import StoreError
+from .catalog import damaged
 
 COLLECTION = "ragkit-chunks"
 
@@ -19,19 +24,29 @@ COLLECTION = "ragkit-chunks"
 class VectorIndex:
     """Add, delete and query vectors in one Chroma collection under ``path``."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """Open the collection under ``path``. Chroma writes to its database whenever a client
+        starts, so a ``read_only`` store's vectors are opened from a private temporary copy
+        (removed when this index is garbage-collected or the process ends)."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        self.path = Path(path)
+        opened = _private_copy(self.path, self) if read_only else self.path
         try:
             self.client = chromadb.PersistentClient(
-                path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+                path=str(opened), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
             self.collection = self.client.get_or_create_collection(
                 COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
         except Exception as exc:  # chroma raises many types; all mean the same to a user
-            raise StoreError(f"{path}: cannot open the vector store ({exc}); "
-                             "run `ragkit check --repair` or remove the store and ingest again") from exc
+            raise StoreError(damaged(self.path.parent, f"the vector index {self.path.name} cannot be opened ({exc})")) from exc
         self.max_batch = max(1, int(self.client.get_max_batch_size()))
+
+    def close(self) -> None:
+        """Release Chroma's in-process system for this folder, so the next open reads the disk."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, sources: Sequence[str]) -> None:
         for lo in range(0, len(ids), self.max_batch):
@@ -63,3 +78,25 @@ class VectorIndex:
             if len(got) < page:
                 return out
             offset += page
+
+
+def _private_copy(path: Path, owner: object) -> Path:
+    """Copy a read-only Chroma folder to a new 0700 temporary folder, writable by us; the copy is
+    deleted when ``owner`` is garbage-collected (or at exit)."""
+    top = Path(tempfile.mkdtemp(prefix="ragkit-ro-"))
+    weakref.finalize(owner, shutil.rmtree, top, ignore_errors=True)
+    copy = top / path.name
+    try:
+        if path.is_dir():
+            shutil.copytree(path, copy, copy_function=shutil.copyfile)
+        else:
+            copy.mkdir()  # no vectors were ever written: an empty index
+    except OSError as exc:
+        raise StoreError(f"{path} is read-only and its vectors could not be copied to {top} to be searched "
+                         f"({exc.strerror}); free space in the temporary folder (TMPDIR) or ask lexically "
+                         "(--mode lexical)") from None
+    for folder, dirs, files in os.walk(copy):
+        os.chmod(folder, 0o700)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o600)
+    return copy

@@ -10,12 +10,14 @@ swallow the rest of a document.
 surfaces beat lemmas and dictionary forms on R@1 and MRR on every Japanese set (ja_dev R@1 0.870
 vs lemma 0.857, R@5 0.950 vs 0.953; JaQuAD R@1 0.963 vs 0.953) and skip reading MeCab features,
 which makes indexing about twice as fast. unidic lemmas turn proper nouns into katakana readings
-(東京 → トウキョウ, 富士 → フジ), merging unrelated names. The tagger is shared, not thread-safe.
+(東京 → トウキョウ, 富士 → フジ), merging unrelated names. One tagger serves every thread, one parse
+at a time (``_TAGGER_LOCK``): MeCab's nodes point into the tagger's last parse.
 """
 from __future__ import annotations
 
 import bisect
 import re
+import threading
 import unicodedata
 from typing import Any, Iterator
 
@@ -178,6 +180,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 TOKEN_FORM = "surface"  # "surface" | "lemma" | "orth" or two joined by "+": see bench/lexical_tokens.py
 _TAGGER: Any = None
+_TAGGER_LOCK = threading.Lock()
 _DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "記号", "空白", "接続詞", "感動詞", "連体詞", "代名詞"})
 _QUESTION_WORDS = frozenset(
     "何 なに なん どこ 何処 いつ 何時 誰 だれ どう どの どれ 何れ どちら どんな 如何 なぜ 何故 幾つ いくつ "
@@ -248,11 +251,16 @@ def tokenize(text: str, form: str = TOKEN_FORM, content_only: bool = False) -> l
     return [tok for tok, _ in _tokens(text, form, judge=False)]
 
 
-def _tokens(text: str, form: str, judge: bool) -> Iterator[tuple[str, bool]]:
+def _tokens(text: str, form: str, judge: bool) -> list[tuple[str, bool]]:
     """(token, is content word); without ``judge`` every token is reported as content and no
     MeCab feature is read (indexing is about twice as fast that way)."""
     text = unicodedata.normalize("NFKC", text)
-    for word in _tagger()(text):
+    with _TAGGER_LOCK:  # the nodes are read before another thread's parse replaces them
+        return list(_word_tokens(_tagger()(text), form, judge))
+
+
+def _word_tokens(words: Any, form: str, judge: bool) -> Iterator[tuple[str, bool]]:
+    for word in words:
         surface = word.surface
         if surface.isascii():
             # Latin script and digits: lower-cased words; unidic's lemma of English is noise
