@@ -265,14 +265,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--store", default=default, help="store directory (env RAGKIT_STORE, default ./.ragkit)")
+    parser.add_argument("--config", default=default,
+                        help="config file (env RAGKIT_CONFIG, default ./ragkit.toml if present)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ragkit", description="Ask questions about your own documents, fully offline.")
     p.add_argument("--version", action="version", version=f"ragkit {__version__}")
-    p.add_argument("--store", help="store directory (env RAGKIT_STORE, default ./.ragkit)")
-    p.add_argument("--config", help="config file (env RAGKIT_CONFIG, default ./ragkit.toml if present)")
+    _add_global_options(p, default=None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    shared = argparse.ArgumentParser(add_help=False)  # the same options after the command too
+    _add_global_options(shared, default=argparse.SUPPRESS)
 
-    s = sub.add_parser("ingest", help="index files and folders (incremental)")
+    def command(name: str, help: str, func, json_help: str = "print one JSON object") -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, parents=[shared])
+        parser.add_argument("--json", action="store_true", help=json_help)
+        parser.set_defaults(func=func)
+        return parser
+
+    s = command("ingest", "index files and folders (incremental)", cmd_ingest)
     s.add_argument("paths", nargs="+", metavar="PATH")
     s.add_argument("--prune", action="store_true",
                    help="remove files that vanished from under PATH (refused when a PATH is missing or empty)")
@@ -280,43 +293,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pdf-password", help="password for encrypted PDFs")
     s.add_argument("--follow-symlinks", action="store_true",
                    help="also read symbolic links that lead outside PATH (skipped by default)")
-    s.add_argument("--json", action="store_true", help="print one JSON summary")
-    s.set_defaults(func=cmd_ingest)
 
-    s = sub.add_parser("ask", help="answer a question with cited sources")
+    s = command("ask", "answer a question with cited sources", cmd_ask)
     s.add_argument("question")
     s.add_argument("-k", type=_positive_int, help="number of chunks to retrieve (default 5)")
     s.add_argument("--mode", choices=["dense", "lexical", "hybrid"], help="retrieval mode (default hybrid)")
-    s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
     s.add_argument("--retrieve-only", action="store_true", help="print the retrieved chunks, no generation")
-    s.set_defaults(func=cmd_ask)
 
-    s = sub.add_parser("sources", help="list what is in the store")
+    s = command("sources", "list what is in the store", cmd_sources)
     s.add_argument("--pages", action="store_true", help="one line per page: extractor and quality score")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_sources)
 
-    s = sub.add_parser("remove", help="remove files (or folders) from the store")
+    s = command("remove", "remove files (or folders) from the store", cmd_remove)
     s.add_argument("paths", nargs="*", metavar="PATH")
     s.add_argument("--all", action="store_true", help="allow removing every file of the store")
     s.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_remove)
 
-    s = sub.add_parser("check", help="verify that vectors, lexical index and manifest agree")
+    s = command("check", "verify that vectors, lexical index and manifest agree", cmd_check)
     s.add_argument("--repair", action="store_true", help="restore agreement (re-ingest to fill gaps)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("inspect", help="show each unit of a file (page, slide, sheet rows, section) as it will be indexed")
+    s = command("inspect", "show each unit of a file (page, slide, sheet rows, section) as it will be indexed", cmd_inspect)
     s.add_argument("file")
     s.add_argument("--pdf-password")
     s.add_argument("--chars", type=int, default=60, help="characters of text to show per unit")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_inspect)
 
-    s = sub.add_parser("eval", help="measure retrieval (and answers) on a QA set")
+    s = command("eval", "measure retrieval (and answers) on a QA set", cmd_eval)
     s.add_argument("--corpus", required=True, help="corpus JSONL (context_id, title, context)")
     s.add_argument("--questions", required=True, help="questions JSONL (question, answers, context_id)")
     s.add_argument("--mode", default="dense,lexical,hybrid", help="comma-separated modes")
@@ -325,12 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--generate", action="store_true", help="also generate and score answers")
     s.add_argument("--unanswerable", action="store_true", help="also measure abstention")
     s.add_argument("--cache", help="where eval stores are cached (default ~/.cache/ragkit-eval)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("doctor", help="check the installation, models and store")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_doctor)
+    command("doctor", "check the installation, models and store", cmd_doctor)
     return p
 
 

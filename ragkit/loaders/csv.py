@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ragkit.errors import LoadError
 from ragkit.loaders.structured import RowBlocks, row_line
-from ragkit.loaders.text import _looks_binary, decode_bytes
+from ragkit.loaders.text import decode_bytes, looks_binary, read_nonempty
 from ragkit.types import Document
 
 _NUMBER = re.compile(r"[-+]?[\d,]*\.?\d+%?")
@@ -28,10 +28,8 @@ def load_csv(path: Path) -> list[Document]:
     """Load a .csv/.tsv (see module doc); raises LoadError."""
     path = Path(path)
     source = str(path)
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise LoadError(source, "empty file")
-    if _looks_binary(raw):
+    raw = read_nonempty(path)
+    if looks_binary(raw):
         raise LoadError(source, "binary file, not text (an Excel workbook renamed .csv? save it as .xlsx)")
     try:
         text, encoding = decode_bytes(raw)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ragkit.errors import LoadError
 from ragkit.loaders.structured import Sections, table_lines
-from ragkit.loaders.text import decode_bytes
+from ragkit.loaders.text import decode_bytes, read_nonempty
 from ragkit.text.normalize import normalize
 from ragkit.types import Document
 
@@ -161,9 +161,7 @@ def load_html(path: Path) -> list[Document]:
     """Load an HTML page as one Document per heading section (see module doc); raises LoadError."""
     path = Path(path)
     source = str(path)
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise LoadError(source, "empty file")
+    raw = read_nonempty(path)
     try:
         text, encoding = decode_html(raw)
     except ValueError as exc:

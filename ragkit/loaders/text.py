@@ -32,7 +32,7 @@ _BAD_SHARE = 0.01
 _VALID_PER_BAD = 4  # valid multi-byte characters per bad one for "UTF-8 with a few errors" (CP932 text: ~0)
 
 
-def _looks_binary(raw: bytes) -> bool:
+def looks_binary(raw: bytes) -> bool:
     """NUL bytes, or more than 10% control bytes, in the first 64 KiB."""
     head = raw[:65536]
     if b"\x00" in head:
@@ -117,13 +117,19 @@ def _normalize_markdown(text: str) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def read_nonempty(path: Path) -> bytes:
+    """A text-like file's bytes; LoadError("empty file") when it holds only whitespace bytes."""
+    raw = Path(path).read_bytes()
+    if not raw.strip():
+        raise LoadError(str(path), "empty file")
+    return raw
+
+
 def load_text(path: Path) -> list[Document]:
     """Read a .txt/.md file as one Document (page None); LoadError with the reason if unreadable."""
-    raw = path.read_bytes()
-    if not raw:
-        raise LoadError(str(path), "empty file")
+    raw = read_nonempty(path)
     is_utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if not is_utf16 and _looks_binary(raw):
+    if not is_utf16 and looks_binary(raw):
         raise LoadError(str(path), "binary file, not text")
     try:
         text, encoding, replaced = decode_text(raw)
