@@ -5,7 +5,7 @@
 Ingests ``corpora/`` into a scratch store once, then, per round and interleaved:
 * ``ragkit --store S ask Q --no-stream`` as a fresh process (Japanese and English question);
 * a fresh ``python -c`` that imports llama_cpp, loads the same GGUF with the same n_ctx and
-  threads, and greedily generates the same number of tokens from the exact prompt ragkit built.
+  threads, and greedily generates from the exact prompt ragkit built, with the same answer budget and stop strings.
 ``ask_cold_over_llama_load`` is the median Japanese wall time over the median direct one (goal
 <= 1.5); ``_en`` the same for English (its dense side loads torch and the embedder). ``--code``
 runs the ragkit processes on another checkout (e.g. an older release unpacked with
@@ -35,7 +35,7 @@ import sys, json, time
 from llama_cpp import Llama
 args = json.loads(sys.argv[1])
 llm = Llama(model_path=args["model"], n_ctx=args["n_ctx"], n_threads=args["threads"], seed=0, verbose=False)
-out = llm.create_completion(args["prompt"], max_tokens=args["tokens"], temperature=0.0, top_k=1)
+out = llm.create_completion(args["prompt"], max_tokens=args["tokens"], temperature=0.0, top_k=1, stop=args["stop"])
 print(len(out["choices"][0]["text"]))
 """
 
@@ -63,7 +63,8 @@ def ragkit_prompt(store: Path, question: str) -> dict:
     budget = rag.settings.llm_max_answer_tokens or gen.profile.answer_tokens
     sources = fit_sources(gen, query, [h.chunk.text for h in used], budget)
     return {"model": str(gen.model_path), "n_ctx": gen.n_ctx, "threads": os.cpu_count() or 1,
-            "prompt": build_prompt(gen.profile, query.normalized, sources, query.language), "tokens": budget}
+            "prompt": build_prompt(gen.profile, query.normalized, sources, query.language), "tokens": budget,
+            "stop": list(gen.profile.stop)}
 
 
 def main() -> None:

@@ -331,12 +331,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_library_messages() -> None:
+    """The library logs (e.g. "waiting for another ragkit process ..."); the CLI shows them on stderr."""
+    logger = logging.getLogger("ragkit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ragkit: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # pypdf reports recoverable oddities of real-world PDFs as warnings; the loaders already
     # score each page's text and report bad pages, so keep the terminal for ragkit's own messages
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    _show_library_messages()
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

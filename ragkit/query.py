@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Sequence
 
+from ragkit.errors import UsageError
 from ragkit.text.japanese import analyze, content_or_all, index_tokens
 from ragkit.text.normalize import normalize
 from ragkit.text.script import language_of
@@ -40,10 +41,10 @@ class Query:
 
 
 def make_query(question: str) -> Query:
-    """Read ``question`` once (one MeCab pass); raises ValueError when it has no text."""
+    """Read ``question`` once (one MeCab pass); raises UsageError (a ValueError) when it has no text."""
     normalized = normalize(question, join=False)
     if not normalized:
-        raise ValueError("the question is empty; ask something, e.g. ragkit ask \"経費の申請期限は？\"")
+        raise UsageError("the question is empty; ask something, e.g. ragkit ask \"経費の申請期限は？\"")
     analyzed = analyze(normalized)
     return Query(text=question.strip(), normalized=normalized, language=language_of(normalized),
                  tokens=tuple(tok for tok, _ in analyzed), content_tokens=tuple(content_or_all(analyzed)))
