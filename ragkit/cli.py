@@ -7,6 +7,7 @@ Progress and messages go to stderr, results to stdout, so ``--json`` output can 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import sys
@@ -341,6 +342,13 @@ def _show_library_messages() -> None:
         logger.setLevel(logging.WARNING)
 
 
+def _os_error(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"{where}the disk is full; free space and run the command again"
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -358,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except RagkitError as exc:
         _err(f"ragkit: error: {exc}")
+        return EXIT_ERROR
+    except OSError as exc:  # the disk, not ragkit: say which file and what to do
+        _err(f"ragkit: error: {_os_error(exc)}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("ragkit: interrupted")

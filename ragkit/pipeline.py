@@ -67,7 +67,10 @@ class RAG:
     ``ragkit.protocols.Embedder`` / ``Generator``; ``ragkit.testing`` has fakes).
 
     Threads may share one RAG: retrieval runs concurrently, and generation is serialised on the
-    one model context (``Generator.stream`` holds its lock).
+    one model context (``Generator.stream`` holds its lock); the embedder, the MeCab tagger and
+    the catalog connection have locks of their own. Writes by other processes are seen (the
+    vector index reopens when the store's generation moves). A store this process cannot write
+    opens read-only and still answers.
     """
 
     def __init__(self, store: str | Path | None = None, settings: Settings | None = None,

@@ -220,6 +220,7 @@ class Store:
             fh.flush()
             with self.private_files():
                 yield
+            self.catalog.checkpoint()
         finally:
             fh.close()  # closing releases the lock
 

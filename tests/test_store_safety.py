@@ -284,3 +284,95 @@ def test_dense_search_sees_vectors_another_process_added(docs):
     assert rag.store().catalog.generation() > generation
     hits = rag.retrieve(question, mode="dense")
     assert hits[0].chunk.source == str(new)
+
+
+# --- error paths end in one line with advice that works (defect 7) -------------------------------
+def _one_line_error(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 1, done
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    return done.stderr
+
+
+@pytest.mark.parametrize("damage", ["garbage", "middle"])
+def test_damaged_catalog_is_one_line_with_advice_that_works(docs, damage):
+    from ragkit.errors import StoreError
+
+    _rag(docs / "store").ingest(["docs", "other"])
+    catalog = docs / "store" / "catalog.sqlite"
+    data = bytearray(catalog.read_bytes())
+    if damage == "garbage":
+        data = bytearray(b"not a database " * 300)
+    else:
+        data[4096:len(data)] = b"\x07" * (len(data) - 4096)  # every page after the first
+    catalog.write_bytes(bytes(data))
+    for wal in docs.glob("store/catalog.sqlite-*"):
+        wal.unlink()
+    for args in (["sources"], ["ask", "--retrieve-only", "経費"], ["check"], ["check", "--repair"],
+                 ["ingest", "docs"], ["remove", "docs/a.txt"]):
+        line = _one_line_error(_cli("--store", "store", *args, cwd=docs))
+        assert "damaged" in line and "mv " in line and "check --repair" not in line, (args, line)
+    with pytest.raises(StoreError, match="damaged"):
+        _rag(docs / "store").sources()
+    (docs / "store").rename(docs / "store.damaged")  # the advice, in a new process as a user would
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", _INGEST_ELSEWHERE, "store", "docs"], env=env, cwd=docs,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and int(done.stdout) > 0, done.stderr
+
+
+def test_damaged_vector_index_is_one_line_with_advice(docs):
+    from ragkit.errors import StoreError
+
+    _rag(docs / "store").ingest(["docs"])
+    chroma = docs / "store" / "chroma" / "chroma.sqlite3"
+    chroma.write_bytes(b"not a database " * 300)
+    with pytest.raises(StoreError, match=r"damaged\. Move it aside"):
+        _rag(docs / "store").retrieve("When is the deadline?", mode="dense")
+
+
+class _FullDisk:
+    """Stands in for the catalog's SQLite connection: the first ``INSERT INTO chunks`` fails as a
+    full disk does (a real 1 MiB tmpfs made Chroma's own writer retry forever, so it is not used)."""
+
+    def __init__(self, raw):
+        self.raw, self.failed = raw, False
+
+    def execute(self, sql, params=()):
+        if sql.startswith("INSERT INTO chunks") and not self.failed:
+            self.failed = True
+            raise __import__("sqlite3").OperationalError("database or disk is full")
+        return self.raw.execute(sql, params)
+
+    def __getattr__(self, name):
+        return getattr(self.raw, name)
+
+
+def test_disk_full_mid_ingest_is_one_error_and_rerunning_completes(docs):
+    from ragkit.errors import StoreError
+
+    rag = _rag(docs / "store")
+    rag.ingest(["docs/a.txt"])
+    catalog = rag.store().catalog
+    catalog.db.raw = _FullDisk(catalog.db.raw)
+    with pytest.raises(StoreError, match="disk is full.*nothing was half-written.*run the command again"):
+        rag.ingest(["docs", "other"])
+    report = rag.ingest(["docs", "other"])  # the advice: run it again
+    assert len(rag.sources()) == 4 and report.failed == []
+    assert rag.check()["consistent"]
+
+
+def test_disk_full_in_the_vector_index_says_so(docs, monkeypatch):
+    import errno
+
+    from ragkit.errors import StoreError
+
+    rag = _rag(docs / "store")
+    rag.ingest(["docs/a.txt"])
+    vectors = rag.store().vectors
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(vectors.collection, "upsert", full)
+    with pytest.raises(StoreError, match="disk is full.*run the command again"):
+        rag.ingest(["other"])

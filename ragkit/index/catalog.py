@@ -7,6 +7,7 @@ other place a chunk lives; `ragkit.store` reconciles the two.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -14,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..errors import StoreError
 from ..types import Chunk
@@ -92,6 +93,11 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         return db
     except sqlite3.OperationalError:
         db.close()
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        raise StoreError(f"{path.parent} is read-only and its last writes are still in {wal.name}, which a "
+                         "read-only open cannot apply; open the store once with write access (e.g. "
+                         "`ragkit sources`), then it can be used read-only")
     db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
     db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return db
@@ -133,16 +139,16 @@ class Catalog:
         self.read_only = read_only
         try:
             if read_only:
-                self.db = _Serialized(_connect_read_only(self.path))
+                self.db = _Serialized(_connect_read_only(self.path), self.path)
                 self._check_schema(self._stored_version())
             else:
                 self.db = _Serialized(sqlite3.connect(str(path), timeout=30, isolation_level=None,
-                                                      check_same_thread=False))
+                                                      check_same_thread=False), self.path)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self._open_schema()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(damaged(self.path.parent, f"the catalog {self.path.name} cannot be read ({exc})")) from exc
+            raise StoreError(sqlite_advice(self.path, exc)) from exc
         self.lexical = LexicalIndex(self.db)
 
     def _stored_version(self) -> int:
@@ -272,6 +278,12 @@ class Catalog:
             self.lexical.rebuild(self.db.execute("SELECT rowid, text FROM chunks").fetchall())
             self._bump_generation()
 
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file, so a copy or a read-only mount of
+        the store has every write in ``catalog.sqlite`` itself."""
+        if not self.read_only:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     # --- generation -----------------------------------------------------------------------
     def generation(self) -> int:
         """How many writes the store has seen; another process's write changes it, so a long-lived
@@ -285,6 +297,30 @@ class Catalog:
 
     def _tx(self):
         return _Transaction(self.db)
+
+
+@contextlib.contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite errors a user can act on become StoreErrors that say what to do; the statement's
+    transaction is rolled back by the caller, so the store stays as it was."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(sqlite_advice(path, exc)) from exc
+
+
+def sqlite_advice(path: Path, exc: BaseException) -> str:
+    """One line for an SQLite failure on ``path``: disk full, read-only, locked, or damaged."""
+    text = str(exc)
+    store = path.parent
+    if "full" in text or getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL":
+        return (f"{path}: the disk is full ({text}); nothing was half-written. Free space on "
+                f"{store}'s disk and run the command again")
+    if "readonly" in text or "read-only" in text:
+        return f"{path}: cannot write ({text}); the store is read-only: search it, or ingest into a writable --store"
+    if "locked" in text or "busy" in text:
+        return f"{path}: busy ({text}); another process holds the database: retry in a moment"
+    return damaged(store, f"the catalog {path.name} cannot be read ({text})")
 
 
 class _Rows(list):
@@ -304,19 +340,20 @@ class _Serialized:
     to the end under one lock, and a transaction holds the lock from BEGIN to COMMIT, so a thread
     never steps into another's statement or reads its uncommitted rows."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, path: Path):
         self.raw = db
+        self.path = path
         self.lock = threading.RLock()
 
     def execute(self, sql: str, params: Sequence | dict = ()) -> _Rows:
-        with self.lock:
+        with self.lock, _translated(self.path):
             cursor = self.raw.execute(sql, params)
             rows = _Rows(cursor.fetchall())
             rows.lastrowid = cursor.lastrowid
             return rows
 
     def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
-        with self.lock:
+        with self.lock, _translated(self.path):
             self.raw.executemany(sql, rows)
 
     def close(self) -> None:

@@ -6,12 +6,14 @@ Chroma keeps the vector and the source name only.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -49,22 +51,25 @@ class VectorIndex:
             close()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, sources: Sequence[str]) -> None:
-        for lo in range(0, len(ids), self.max_batch):
-            hi = lo + self.max_batch
-            self.collection.upsert(ids=list(ids[lo:hi]), embeddings=vectors[lo:hi],
-                                   metadatas=[{"source": s} for s in sources[lo:hi]])
+        with _chroma_errors(self.path):
+            for lo in range(0, len(ids), self.max_batch):
+                hi = lo + self.max_batch
+                self.collection.upsert(ids=list(ids[lo:hi]), embeddings=vectors[lo:hi],
+                                       metadatas=[{"source": s} for s in sources[lo:hi]])
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
-        for lo in range(0, len(ids), self.max_batch):
-            self.collection.delete(ids=ids[lo:lo + self.max_batch])
+        with _chroma_errors(self.path):
+            for lo in range(0, len(ids), self.max_batch):
+                self.collection.delete(ids=ids[lo:lo + self.max_batch])
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Best ``k`` chunk ids with cosine similarity, best first."""
-        n = self.collection.count()
-        if n == 0:
-            return []
-        res = self.collection.query(query_embeddings=[vector], n_results=min(k, n), include=["distances"])
+        with _chroma_errors(self.path):
+            n = self.collection.count()
+            if n == 0:
+                return []
+            res = self.collection.query(query_embeddings=[vector], n_results=min(k, n), include=["distances"])
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
     def ids(self) -> set[str]:
@@ -72,12 +77,30 @@ class VectorIndex:
         out: set[str] = set()
         page = 10_000
         offset = 0
-        while True:
-            got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
-            out.update(got)
-            if len(got) < page:
-                return out
-            offset += page
+        with _chroma_errors(self.path):
+            while True:
+                got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+                out.update(got)
+                if len(got) < page:
+                    return out
+                offset += page
+
+
+@contextlib.contextmanager
+def _chroma_errors(path: Path) -> Iterator[None]:
+    """Chroma raises many types; turn them into a StoreError with advice that works: a full disk
+    (ingest starts by repairing a half-done write, so running it again completes it), else a
+    damaged index (``check --repair`` cannot open it either)."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - chroma's error types are not a stable API
+        text = str(exc)
+        if getattr(exc, "errno", None) == errno.ENOSPC or "full" in text.lower() or "no space" in text.lower():
+            raise StoreError(f"{path}: the disk is full ({text}). Free space on its disk and run the command "
+                             "again (an interrupted ingest is repaired when the next one starts)") from exc
+        raise StoreError(damaged(path.parent, f"the vector index {path.name} failed ({text})")) from exc
 
 
 def _private_copy(path: Path, owner: object) -> Path:
