@@ -43,6 +43,11 @@ if [[ "$SKIP" != *,office,* ]]; then
   $PY bench/office.py
 fi
 
+if [[ "$SKIP" != *,cold,* ]]; then
+  echo "== cold ragkit ask vs bare llama_cpp load + generate"
+  $PY bench/cold_start.py
+fi
+
 [[ -f bench/pdf_extract.json ]] || $PY bench/pdf_extract.py
 $PY bench/summary.py
 echo "== load after: $(uptime)"
