@@ -43,6 +43,11 @@ if [[ "$SKIP" != *,office,* ]]; then
   $PY bench/office.py
 fi
 
+if [[ "$SKIP" != *,scaling,* ]]; then
+  echo "== ingest time per MB: 1 MB vs 20 MB text, 30k-line PDF"
+  PYTHONPATH=. $PY bench/ingest_scaling.py
+fi
+
 if [[ "$SKIP" != *,cold,* ]]; then
   echo "== cold ragkit ask vs bare llama_cpp load + generate"
   $PY bench/cold_start.py
