@@ -2,7 +2,7 @@
 # Run every benchmark in turn and write bench/results.json (see bench/README.md).
 #   bash bench/run.sh            or   make bench
 # Env: BENCH_WORK (scratch dir, default /tmp/ragkit-bench), BENCH_SIZES (default 10000,100000),
-#      BENCH_SKIP (comma list of: ingest,backends,scale,generation,office) to rerun only some parts.
+#      BENCH_SKIP (comma list of: ingest,backends,scale,generation,office,scaling,cold) to rerun only some parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
