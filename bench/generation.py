@@ -3,7 +3,7 @@
     .venv/bin/python bench/generation.py [--questions 12]
 
 Both sides load the same GGUF (the bundled Gemma 3 270M) with the same n_ctx, threads and seed.
-ragkit: ``generate_answer(..., on_token=...)``, what `ragkit ask` streams, over the question's
+ragkit: ``reader.answer(..., on_token=...)``, what `ragkit ask` streams, over the question's
 gold ja_dev paragraph and two neighbours. Every prompt ragkit sends to the model is recorded
 (``Generator.stream`` is wrapped in this process, nothing is added to ragkit), and the direct
 side gets exactly those prompts: ``Llama.create_completion(prompt, stream=True)``, greedy, same
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import QA, read_jsonl, table, update_results  # noqa: E402
 from ragkit.generate import Generator  # noqa: E402
-from ragkit.reader import answer as generate_answer  # noqa: E402
+from ragkit import reader  # noqa: E402
 from ragkit.models import resolve_gguf  # noqa: E402
 from ragkit.types import Chunk, Hit  # noqa: E402
 
@@ -73,7 +73,7 @@ def run_ragkit(gen: Generator, calls: list[dict], question: str, hits: list[Hit]
     before = len(calls)
     t0 = time.perf_counter()
     first: list[float] = []
-    generate_answer(gen, question, hits, on_token=lambda p: first or first.append(time.perf_counter()),
+    reader.answer(gen, question, hits, on_token=lambda p: first or first.append(time.perf_counter()),
                     max_answer_tokens=ANSWER_TOKENS)
     t1 = time.perf_counter()
     return (first[0] if first else t1) - t0, calls[before:]

@@ -1,7 +1,7 @@
 """`ragkit eval --generate`: answer quality, citation accuracy and abstention over a QA set.
 
 Per question (format of ../shared/data/README.md) three readers run with the same model:
-  * with retrieval: ``generate_answer`` over the top ``k`` hits, exactly as ``ragkit ask`` does;
+  * with retrieval: ``reader.answer`` over the top ``k`` hits, exactly as ``ragkit ask`` does;
   * reader ceiling: the same reader given only the gold paragraph (no abstention), so retrieval
     loss and reader loss show separately;
   * naive prompt: ``資料: … 質問: … 答え:`` over the gold paragraph, free text to a newline.
@@ -20,7 +20,8 @@ from collections import Counter
 from typing import Callable
 
 from ragkit.citations import content_chars
-from ragkit.reader import answer as generate_answer
+from ragkit import reader
+from ragkit.query import make_query
 from ragkit.prompts import naive_prompt
 from ragkit.qa import doc_stem, paragraph_text, source_stem
 from ragkit.types import Chunk, Hit, chunk_id
@@ -73,8 +74,9 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
     for i, q in enumerate(questions, 1):
         golds = [str(a) for a in q["answers"]]
         gold_id = str(q["context_id"])
-        hits = rag.retrieve(q["question"], k=k)
-        answer = generate_answer(generator, q["question"], hits)
+        query = make_query(q["question"])  # read once for the three readers and the unanswerable run
+        hits = rag.retrieve(query, k=k)
+        answer = reader.answer(generator, query, hits)
         answered.append(0.0 if answer.abstained else 1.0)
         exact.append(0.0 if answer.abstained else exact_match(answer.text, golds))
         f1.append(0.0 if answer.abstained else char_f1(answer.text, golds))
@@ -84,14 +86,14 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
         gold_text = paragraph_text({"title": q.get("title", ""), "context": q["context"]})
         gold_hit = Hit(chunk=Chunk(id=chunk_id(gold_id, None, 0, gold_text), source=gold_id, page=None,
                                    index=0, start=0, end=len(gold_text), text=gold_text), score=1.0)
-        ceiling.append(char_f1(generate_answer(generator, q["question"], [gold_hit], min_evidence=0.0).text,
+        ceiling.append(char_f1(reader.answer(generator, query, [gold_hit], min_evidence=0.0).text,
                                golds))
         naive.append(char_f1("".join(generator.stream(naive_prompt(q["question"], q["context"]),
                                                       NAIVE_TOKENS, ["\n"])), golds))
         if unanswerable:
             title = q.get("title")
-            others = [h for h in rag.retrieve(q["question"], k=k + 20) if row_of(h).get("title") != title][:k]
-            abstained.append(float(generate_answer(generator, q["question"], others).abstained))
+            others = [h for h in rag.retrieve(query, k=k + 20) if row_of(h).get("title") != title][:k]
+            abstained.append(float(reader.answer(generator, query, others).abstained))
         if log and (i % 5 == 0 or i == len(questions)):
             log(f"answers {i}/{len(questions)}: f1 {_mean(f1):.3f} ceiling {_mean(ceiling):.3f} "
                 f"naive {_mean(naive):.3f} cite {_mean(cited_ok):.3f} answered {_mean(answered):.3f}"
