@@ -53,7 +53,12 @@ def test_eight_threads_share_one_rag(corpus_store):
 def _as_nobody() -> list[str]:
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv to run the CLI as another user")
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import ragkit"], capture_output=True, text=True,
+                           env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}, timeout=120)
+    if probe.returncode != 0:  # e.g. a checkout under a 0700 folder (mktemp -d): nobody cannot read it
+        pytest.skip(f"uid {NOBODY} cannot import this checkout's ragkit: {probe.stderr.strip()[-200:]}")
+    return prefix
 
 
 def _read_only_copy(store: Path) -> tuple[Path, Path]:
