@@ -29,6 +29,7 @@ class Settings:
     """Every knob ragkit has; ``None`` model paths mean the bundled offline models."""
 
     store: str = ".ragkit"
+    collection: str | None = None  # ingest into / ask in this collection (unset: "default" / every one)
     embed_model_path: str | None = None
     embed_batch_size: int = 32
     embed_dtype: str = "auto"
@@ -92,6 +93,10 @@ def _validated(settings: Settings) -> Settings:
     if settings.llm_max_answer_tokens is not None and settings.llm_max_answer_tokens > settings.llm_n_ctx // 2:
         raise ConfigError(f"{_key(name='llm_max_answer_tokens')} must be at most half of llm.n_ctx "
                           f"({settings.llm_n_ctx // 2}), got {settings.llm_max_answer_tokens}: the sources need the rest")
+    if settings.collection is not None:
+        from .docmeta import collection_name
+
+        collection_name(settings.collection, "setting collection (RAGKIT_COLLECTION)")
     if not settings.ingest_max_file_mb > 0:
         raise ConfigError(f"ingest max_file_mb must be above 0, got {settings.ingest_max_file_mb}")
     return settings
