@@ -120,6 +120,11 @@ def test_a_collection_never_returns_another_collections_chunk(two):
         assert _collections_of(unanswerable.citations) == {name}
 
 
+def test_an_empty_set_of_allowed_collections_allows_nothing(two):
+    assert two.retrieve(QUESTION, collections=[]) == []
+    assert two.ask(QUESTION, collections=[]).abstained
+
+
 def test_several_collections_give_one_ranked_list(two):
     hits = two.retrieve(QUESTION, k=4, collections=["総務", "人事"])
     assert _collections_of(hits) == {"総務", "人事"}
@@ -266,3 +271,14 @@ def test_cli_unknown_field_matches_nothing_and_says_so(cli_store):
     assert "no document has the field owner" in done.stderr
     ok = _cli(cli_store, "ask", QUESTION, "--retrieve-only", "--json", "--where", "dept=総務")
     assert len(json.loads(ok.stdout)["hits"]) == 1 and ok.stderr == ""
+
+
+@pytest.mark.parametrize("argv", [
+    ["ingest", "docs"], ["ask", "q"], ["sources"], ["remove", "a.txt"], ["check"],
+    ["eval", "--corpus", "c.jsonl", "--questions", "q.jsonl"],
+])
+def test_every_command_that_reads_or_writes_documents_takes_collection(argv):
+    from ragkit.cli import build_parser
+
+    args = build_parser().parse_args([*argv, "--collection", "総務"])
+    assert args.collection in ("総務", ["総務"])
