@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import QA, WORK, percentile, read_jsonl, table, update_results, write_synthetic  # noqa: E402
+from bench.common import CHUNKS_PER_FILE, QA, WORK, percentile, read_jsonl, table, update_results, write_synthetic  # noqa: E402
 from ragkit.pipeline import RAG  # noqa: E402
 from ragkit.testing import HashingEmbedder  # noqa: E402
 
@@ -38,13 +38,15 @@ FOLDERS = 10
 
 def corpus(total: int) -> Path:
     """Ten folders of ``total / 10`` chunks each, each with a sidecar naming its dept."""
-    root = WORK / f"filtered_{total}"
+    root = WORK / f"filtered_{total}_paragraphs"
     done = root / ".complete"
     if not done.is_file():
         shutil.rmtree(root, ignore_errors=True)
         for i in range(FOLDERS):
             folder = root / f"f{i}"
-            write_synthetic(folder, total // FOLDERS, seed=100 + i)
+            # write_synthetic sizes files for the chunker (CHUNKS_PER_FILE chunks of 10 paragraphs);
+            # ``build`` makes one chunk per paragraph, so ask for files holding total/10 paragraphs
+            write_synthetic(folder, round(total / FOLDERS / 10 * CHUNKS_PER_FILE), seed=100 + i)
             (folder / "ragkit-meta.toml").write_text(f'dept = "d{i}"\n', encoding="utf-8")
         done.touch()
     return root
