@@ -19,10 +19,12 @@ from typing import Iterable, Iterator, Sequence
 
 from ..errors import StoreError
 from ..types import Chunk
+from .failures import SCHEMA as FAILURES_SCHEMA
+from .failures import FailureLog
 from .lexical import SCHEMA as LEXICAL_SCHEMA
 from .lexical import LexicalIndex
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version of the catalog layout this ragkit writes; ``_MIGRATIONS`` bring older ones up to it.
 
 1: manifest, chunks and lexical tables (ragkit 0.1.0, before versions were recorded)
@@ -31,6 +33,8 @@ SCHEMA_VERSION = 4
 4: ``files.path``: the file's absolute path when ingested (``source`` is the path as typed, relative
    to the directory ingest ran in, so it cannot tell ``docs/a.txt`` run from ``/x`` from ``a.txt``
    run from ``/x/docs``); ``meta.generation`` counts writes
+5: ``failures``: files that failed to load, so an unchanged bad file is not retried every run
+   (``ragkit.index.failures``)
 """
 
 _TABLES = """
@@ -44,7 +48,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
     extractor TEXT NOT NULL DEFAULT '', quality REAL, location TEXT);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-""" + LEXICAL_SCHEMA
+""" + FAILURES_SCHEMA + LEXICAL_SCHEMA
 
 
 def _migrate_1_to_2(db: sqlite3.Connection) -> None:
@@ -67,10 +71,16 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE files ADD COLUMN path TEXT")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}  # from version -> step to version + 1
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """Failed files are remembered (``ragkit.index.failures``): a new, empty ``failures`` table."""
+    db.execute(FAILURES_SCHEMA)
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}  # from version -> step to version + 1
 READ_ONLY_FROM = 3
 """The oldest schema a read-only open can serve without migrating: searching reads
-``chunks.location`` (3); 4 only added what reading does without (``files.path``, ``meta.generation``)."""
+``chunks.location`` (3); 4 and 5 only added what reading does without (``files.path``,
+``meta.generation``, ``failures``)."""
 
 
 def damaged(store: Path, what: str) -> str:
@@ -150,6 +160,10 @@ class Catalog:
         except sqlite3.DatabaseError as exc:
             raise StoreError(sqlite_advice(self.path, exc)) from exc
         self.lexical = LexicalIndex(self.db)
+        self.failures = FailureLog(self.db, present=self._has_table("failures"))
+
+    def _has_table(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
 
     def _stored_version(self) -> int:
         """The schema version recorded in the file (1 before versions were recorded)."""
@@ -268,6 +282,9 @@ class Catalog:
 
     def count_chunks(self) -> int:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def has_files(self) -> bool:
+        return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
 
     def lexical_consistent(self) -> bool:
         return self.lexical.consistent()
