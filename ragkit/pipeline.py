@@ -21,6 +21,7 @@ from .types import Answer, Chunk, Hit
 
 if TYPE_CHECKING:
     from .index.embedder import EmbedderCard
+    from .index.failures import Failure
     from .protocols import Embedder, Generator
 
 # Chunks gathered across files before one embedding call. sentence-transformers sorts each call's
@@ -356,6 +357,11 @@ class RAG:
     # --- maintenance ----------------------------------------------------------------------------
     def sources(self) -> list[FileRecord]:
         return self.store().files()
+
+    def failures(self) -> list["Failure"]:
+        """Files that failed to load and are skipped while unchanged (``ingest(retry_failed=True)``
+        tries them again)."""
+        return self.store().failures.all()
 
     def pages(self) -> list[dict]:
         """Per indexed page: source, page, extractor, quality and chunk count."""

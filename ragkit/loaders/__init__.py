@@ -185,8 +185,13 @@ def load(path: Path, pdf_password: str | None = None) -> list[Document]:
 
 
 def inspect_file(path: Path, pdf_password: str | None = None) -> list[dict]:
-    """Per unit (page, slide, sheet rows, section): where it is and the text as it will be chunked."""
+    """Per unit (page, slide, sheet rows, section): where it is and the text as it will be chunked.
+    Raises LoadError (one line, with what to do) for a path that is not one readable document."""
     path = Path(path)
+    if path.is_dir():
+        raise LoadError(str(path), "is a folder; inspect shows one file (ingest takes folders)")
+    if not path.exists():
+        raise LoadError(str(path), "no such file; check the name and the current folder")
     if path.suffix.lower() == ".pdf":
         return [{**u, "location": None} for u in inspect_pdf(path, pdf_password)]
     return [{"page": d.page, "location": d.location, "extractor": d.extractor, "quality": d.quality,
