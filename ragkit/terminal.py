@@ -144,7 +144,7 @@ class BarProgress(_Visible):
     def files_found(self, total: int) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=0, file=self.stream, dynamic_ncols=True, mininterval=0.2,
+        self.bar = tqdm(total=0, unit="+ chunks embedded", file=self.stream, dynamic_ncols=True, mininterval=0.2,
                         bar_format="{desc}{n_fmt}/{total_fmt}{unit} |{bar}| {elapsed}{postfix}")
         self._show()
 
