@@ -230,7 +230,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     result = run_eval(args.corpus, args.questions, args.mode, limit=args.limit,
                       generate=args.generate, unanswerable=args.unanswerable, cache=args.cache,
-                      embed_model=args.embed_model, config=args.config, log=_err)
+                      embed_model=args.embed_model, config=args.config, log=None if args.quiet else _err)
     if args.json:
         _print_json(result)
     else:

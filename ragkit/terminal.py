@@ -21,7 +21,6 @@ from collections import defaultdict
 from typing import TextIO
 
 from .display import display_path
-from .loaders.entries import SKIP_KINDS
 from .progress import Progress
 
 SLOW_PHASE_S = 1.0  # a phase shorter than this is not worth a line
@@ -56,6 +55,8 @@ def skipped_lines(skipped: list[dict]) -> list[str]:
     """``skipped N path(s):`` then one line per reason with its count and the first names."""
     if not skipped:
         return []
+    from .loaders.entries import SKIP_KINDS  # not at import: the loaders pull in pypdfium2 and more
+
     by_kind: dict[str, list[str]] = defaultdict(list)
     for item in skipped:
         by_kind[item["kind"]].append(display_path(item["path"]))
