@@ -369,7 +369,12 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage and why; a --json caller gets an object too
+        if exc.code == EXIT_USAGE and "--json" in (sys.argv[1:] if argv is None else argv):
+            _print_json({"error": "invalid command line (the reason is on stderr)", "exit_code": EXIT_USAGE})
+        raise
     # pypdf reports recoverable oddities of real-world PDFs as warnings; the loaders already
     # score each page's text and report bad pages, so keep the terminal for ragkit's own messages
     logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -209,7 +209,7 @@ def _readme_shapes() -> dict[str, set[str]]:
     return shapes
 
 
-def test_every_json_output_is_the_object_the_readme_table_shows(run, docs):
+def test_every_json_output_is_the_object_the_readme_table_shows(run, docs, capsys):
     shapes = _readme_shapes()
     runs = {
         "ingest": ("ingest", str(docs)),
@@ -228,6 +228,9 @@ def test_every_json_output_is_the_object_the_readme_table_shows(run, docs):
         assert isinstance(data, dict) and set(data) == shapes[name], (name, sorted(data))
     error = json.loads(run("ask", "", "--json")[1])
     assert error["exit_code"] == 2 and "empty" in error["error"]
+    with pytest.raises(SystemExit):
+        run("ask", "q", "-k", "0", "--json")  # argparse refuses it, and says why on stderr
+    assert set(json.loads(capsys.readouterr().out)) == shapes["any, on error"]
 
 
 def test_check_repair_prints_lines_not_a_python_dict(run, docs):
@@ -365,3 +368,24 @@ def test_models_are_properties_and_the_store_a_method(tmp_path):
     assert rag.store(create=True) is rag.store()  # opened once, as before
     with pytest.raises(LoadError):
         inspect_file(tmp_path / "missing.md")
+
+
+# --- schema 5: the failures table ------------------------------------------------------------------
+def test_old_stores_gain_the_failures_table_and_read_only_v4_stores_still_list_none(tmp_path):
+    import shutil
+    import sqlite3
+
+    from ragkit.store import Store
+
+    old = tmp_path / "v1"
+    shutil.copytree(REPO / "tests" / "fixtures" / "store-v1", old)
+    migrated = Store(old)
+    assert migrated.catalog.schema_version == 5 and migrated.failures.all() == []
+    migrated.close()
+    v4 = tmp_path / "v4"
+    Store(v4, create=True).close()
+    with sqlite3.connect(v4 / "catalog.sqlite") as db:  # as ragkit before schema 5 left it
+        db.execute("DROP TABLE failures")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    reader = Store(v4, read_only=True)
+    assert not reader.failures.present and reader.failures.all() == []
