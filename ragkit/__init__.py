@@ -13,8 +13,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .config import Settings, load_settings
-from .errors import (CollectionNotFound, ConfigError, GenerationError, LoadError, ModelNotFound, RagkitError, StoreError,
-                     StoreLocked, UsageError)
+from .errors import (CollectionNotFound, ConfigError, EmptyStore, GenerationError, LoadError, ModelNotFound,
+                     RagkitError, StoreError, StoreLocked, UsageError)
 from .types import Answer, Chunk, Citation, Document, Hit
 
 
@@ -33,4 +33,4 @@ def __getattr__(name: str):
 
 __all__ = ["RAG", "IngestReport", "FileRecord", "CollectionInfo", "parse_where", "Filter", "CollectionNotFound", "AnswerStream", "Query", "make_query", "Settings", "load_settings", "Document", "Chunk", "Hit", "Citation",
            "Answer", "RagkitError", "ConfigError", "ModelNotFound", "LoadError", "StoreError", "StoreLocked",
-           "GenerationError", "UsageError", "__version__"]
+           "EmptyStore", "GenerationError", "UsageError", "__version__"]

@@ -64,6 +64,7 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
     questions; ``rag`` is a RAG whose store holds ``corpus`` as written by ``ragkit.qa.write_docs``."""
     questions = questions[:limit] if limit else list(questions)
     by_stem = {doc_stem(str(r["context_id"])): r for r in corpus}
+    by_id = {str(r["context_id"]): r for r in corpus}  # the gold paragraph's text and title come from here
     generator = rag.generator
 
     def row_of(hit: Hit) -> dict:
@@ -83,15 +84,16 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
         if not answer.abstained:
             cited = {str(by_stem.get(source_stem(c.source), {}).get("context_id")) for c in answer.citations}
             cited_ok.append(float(gold_id in cited))
-        gold_text = paragraph_text({"title": q.get("title", ""), "context": q["context"]})
+        gold = by_id[gold_id]
+        gold_text = paragraph_text(gold)
         gold_hit = Hit(chunk=Chunk(id=chunk_id(gold_id, None, 0, gold_text), source=gold_id, page=None,
                                    index=0, start=0, end=len(gold_text), text=gold_text), score=1.0)
         ceiling.append(char_f1(reader.answer(generator, query, [gold_hit], min_evidence=0.0).text,
                                golds))
-        naive.append(char_f1("".join(generator.stream(naive_prompt(q["question"], q["context"]),
+        naive.append(char_f1("".join(generator.stream(naive_prompt(q["question"], str(gold["context"])),
                                                       NAIVE_TOKENS, ["\n"])), golds))
         if unanswerable:
-            title = q.get("title")
+            title = gold.get("title")
             others = [h for h in rag.retrieve(query, k=k + 20) if row_of(h).get("title") != title][:k]
             abstained.append(float(reader.answer(generator, query, others).abstained))
         if log and (i % 5 == 0 or i == len(questions)):

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an error (one line on stderr, no traceback); 2 bad usage;
 3 ingest finished but at least one file failed (listed in the summary).
-Progress and messages go to stderr, results to stdout, so ``--json`` output can be piped.
+Progress and messages go to stderr (``ragkit.terminal``), results to stdout, so ``--json`` output
+can be piped: always one JSON object, ``{"error", "exit_code"}`` when the command failed.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 from . import __version__
 from .display import display_path
 from .errors import RagkitError, UsageError
+from .terminal import failure_line, fmt_where, progress_for, skipped_lines, warning_line
 
 EXIT_ERROR, EXIT_USAGE, EXIT_FILES_FAILED = 1, 2, 3
 
@@ -29,61 +31,46 @@ def _err(message: str) -> None:
 
 
 def _rag(args: argparse.Namespace, **overrides):
+    """The RAG a command works with; its progress shows on stderr unless --quiet or --json."""
     from .pipeline import RAG
 
-    return RAG(store=args.store, config=args.config, **overrides)
-
-
-def _fmt_page(page: int | None, location: str | None = None) -> str:
-    """Where in a file: the unit a person opens (``slide 7``, ``売上!A10:F25``), else the page."""
-    if location:
-        return f" {location}"
-    return f" p.{page}" if page else ""
+    return RAG(store=args.store, config=args.config, progress=progress_for(args.quiet or args.json), **overrides)
 
 
 # --- commands ---------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     rag = _rag(args, pdf_password=args.pdf_password)
-    bar = None
-    on_file = None
-    if not args.json and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        def on_file(i: int, total: int, path: str) -> None:
-            nonlocal bar
-            if bar is None:
-                bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True)
-            bar.set_postfix_str(display_path(path)[-40:], refresh=False)
-            bar.update(1)
-    elif not args.json:
-        def on_file(i: int, total: int, path: str) -> None:
-            _err(f"[{i}/{total}] {display_path(path)}")
     from .docmeta import parse_meta_args
 
-    report = rag.ingest(args.paths, prune=args.prune, dry_run=args.dry_run,
-                        on_file=None if args.dry_run else on_file, follow_symlinks=args.follow_symlinks,
-                        collection=args.collection, metadata=parse_meta_args(args.meta))
-    if bar is not None:
-        bar.close()
+    try:
+        report = rag.ingest(args.paths, prune=args.prune, dry_run=args.dry_run,
+                            follow_symlinks=args.follow_symlinks, retry_failed=args.retry_failed,
+                            collection=args.collection, metadata=parse_meta_args(args.meta))
+    finally:
+        rag.progress.close()
     if args.json:
         _print_json(report.to_json())
-    elif args.dry_run:
+        return EXIT_FILES_FAILED if report.failed else 0
+    if args.dry_run:
         print(f"dry run: {report.files} file(s) found, nothing written")
         _print_removed(report.removed, "would remove")
-    else:
-        for w in report.warnings:
-            _err(f"warning: {display_path(w['path'])}{_fmt_page(w['page'], w.get('location'))}: {w['reason']}")
-        for f in report.failed:
-            _err(f"failed: {display_path(f['path'])}: {f['reason']}")
-        if report.embedded == 0 and report.new == 0 and report.changed == 0:
+    else:  # the problems again, all together, after the progress that showed them one by one
+        for line in [*map(warning_line, report.warnings), *map(failure_line, report.failed)]:
+            _err(line)
+        if report.files == 0 and not report.failed:
+            print("found no document to ingest" + (" (what was skipped is listed below)" if report.skipped else ""))
+        elif report.embedded == 0 and report.new == 0 and report.changed == 0:
             print(f"nothing changed: {report.unchanged} file(s) already up to date ({report.seconds:.1f}s)")
         else:
             print(f"ingested {report.new} new and {report.changed} changed file(s) "
                   f"({report.unchanged} unchanged): {report.pages} pages, {report.chunks} chunks, "
                   f"{report.embedded} embedded in {report.seconds:.1f}s")
         _print_removed(report.removed, "removed")
-        if report.failed:
-            print(f"{len(report.failed)} file(s) failed (see above)")
+    for line in skipped_lines(report.skipped):
+        _err(line)
+    if report.failed:
+        print(f"{len(report.failed)} file(s) failed (see above); while unchanged they are skipped from now "
+              "on (--retry-failed tries them again)")
     return EXIT_FILES_FAILED if report.failed else 0
 
 
@@ -105,7 +92,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             for i, h in enumerate(hits, start=1):
                 snippet = h.chunk.text.replace("\n", " ")[:120]
-                print(f"{i}. {_in(h.collection)}{h.chunk.source}{_fmt_page(h.chunk.page, h.chunk.location)}  "
+                print(f"{i}. {_in(h.collection)}{h.chunk.source}{fmt_where(h.chunk.page, h.chunk.location)}  "
                       f"score={h.score:.4f}\n   {snippet}")
         return 0
     stream = not args.json and not args.no_stream
@@ -131,7 +118,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\nClosest sources (they do not answer it):" if answer.abstained else "\nSources:")
     for c in answer.citations:
         flag = "" if answer.abstained or c.supported in (None, True) else "  (not verified)"
-        print(f"[{c.n}] {_in(c.collection)}{c.source}{_fmt_page(c.page, c.location)}{flag}")
+        print(f"[{c.n}] {_in(c.collection)}{c.source}{fmt_where(c.page, c.location)}{flag}")
     return 0
 
 
@@ -140,21 +127,26 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if args.pages:
         pages = rag.pages()
         if args.json:
-            _print_json(pages)
+            _print_json({"pages": pages})
         else:
             for p in pages:
                 quality = "-" if p["quality"] is None else f"{p['quality']:.2f}"
-                print(f"{p['source']}{_fmt_page(p['page'])}  extractor={p['extractor']} quality={quality} "
+                print(f"{p['source']}{fmt_where(p['page'])}  extractor={p['extractor']} quality={quality} "
                       f"chunks={p['chunks']}")
         return 0
-    records = rag.sources(args.collection)
+    records, failures = rag.sources(args.collection), rag.failures()
     if args.json:
-        _print_json([r.to_json() for r in records])
-    else:
-        for r in records:
-            j = r.to_json()
-            print(f"{_in(r.collection)}{r.source}  pages={r.pages} chunks={r.chunks} ingested={j['ingested_at']}")
-        print(f"{len(records)} file(s), {sum(r.chunks for r in records)} chunk(s)")
+        _print_json({"files": [r.to_json() for r in records], "failed": [f.to_json() for f in failures]})
+        return 0
+    for r in records:
+        j = r.to_json()
+        print(f"{_in(r.collection)}{r.source}  pages={r.pages} chunks={r.chunks} ingested={j['ingested_at']}")
+    print(f"{len(records)} file(s), {sum(r.chunks for r in records)} chunk(s)")
+    for f in failures:
+        print(f"not indexed: {display_path(f.path)}: {f.reason}")
+    if failures:
+        print(f"{len(failures)} file(s) failed and are skipped while unchanged (`ragkit ingest --retry-failed` "
+              "tries them again)")
     return 0
 
 
@@ -182,8 +174,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        for key, value in result.items():
-            print(f"{key}: {value}")
+        print(format_check(result))
     return 0 if result["consistent"] else EXIT_ERROR
 
 
@@ -202,7 +193,7 @@ def cmd_collections(args: argparse.Namespace) -> int:
         raise UsageError(f"unexpected {args.name!r}; to delete a collection: ragkit collections drop NAME")
     infos = rag.collections()
     if args.json:
-        _print_json([c.to_json() for c in infos])
+        _print_json({"collections": [c.to_json() for c in infos]})
     else:
         for c in infos:
             print(f"{c.name}  files={c.files} chunks={c.chunks}")
@@ -210,12 +201,33 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_check(result: dict) -> str:
+    """``key: value`` lines a person reads: lists as counts with their items, no Python reprs."""
+    lines = []
+    for key, value in result.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines += [f"  {k}: {_plain(v)}" for k, v in value.items()]
+        else:
+            lines.append(f"{key}: {_plain(value)}")
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple, set)):
+        items = sorted(map(display_path, value))
+        return f"{len(items)}" + (f" ({', '.join(items)})" if items else "")
+    return str(value)
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .loaders import inspect_file
 
-    pages = inspect_file(Path(args.file), pdf_password=args.pdf_password)
+    pages = inspect_file(Path(args.file), pdf_password=args.pdf_password)  # LoadError: one line
     if args.json:
         _print_json({"file": args.file, "pages": pages})
     else:
@@ -253,7 +265,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     result = run_eval(args.corpus, args.questions, args.mode, limit=args.limit,
                       generate=args.generate, unanswerable=args.unanswerable, cache=args.cache,
-                      embed_model=args.embed_model, config=args.config, log=_err, collection=args.collection)
+                      embed_model=args.embed_model, config=args.config, log=None if args.quiet else _err,
+                      collection=args.collection)
     if args.json:
         _print_json(result)
     else:
@@ -305,6 +318,8 @@ def _add_global_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--store", default=default, help="store directory (env RAGKIT_STORE, default ./.ragkit)")
     parser.add_argument("--config", default=default,
                         help="config file (env RAGKIT_CONFIG, default ./ragkit.toml if present)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=False if default is None else default,
+                        help="no progress on stderr (results, problems and the summary still show)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pdf-password", help="password for encrypted PDFs")
     s.add_argument("--follow-symlinks", action="store_true",
                    help="also read symbolic links that lead outside PATH (skipped by default)")
+    s.add_argument("--retry-failed", action="store_true",
+                   help="try again files that failed before and have not changed since (skipped by default)")
 
     s = command("ask", "answer a question with cited sources", cmd_ask)
     s.add_argument("question")
@@ -374,7 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = command("eval", "measure retrieval (and answers) on a QA set", cmd_eval)
     s.add_argument("--corpus", required=True, help="corpus JSONL (context_id, title, context)")
-    s.add_argument("--questions", required=True, help="questions JSONL (question, answers, context_id)")
+    s.add_argument("--questions", required=True,
+                   help="questions JSONL: question and context_id; answers too with --generate/--unanswerable "
+                        "(the gold paragraph's text comes from --corpus)")
     s.add_argument("--mode", default="dense,lexical,hybrid", help="comma-separated modes")
     s.add_argument("--embed-model", help="embedding model folder to evaluate")
     s.add_argument("--limit", type=int, help="only the first N questions")
@@ -406,7 +425,12 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage and why; a --json caller gets an object too
+        if exc.code == EXIT_USAGE and "--json" in (sys.argv[1:] if argv is None else argv):
+            _print_json({"error": "invalid command line (the reason is on stderr)", "exit_code": EXIT_USAGE})
+        raise
     # pypdf reports recoverable oddities of real-world PDFs as warnings; the loaders already
     # score each page's text and report bad pages, so keep the terminal for ragkit's own messages
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -417,19 +441,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
-        _err(f"ragkit: error: {exc}")
-        return EXIT_USAGE
+        return _fail(args, str(exc), EXIT_USAGE)
     except RagkitError as exc:
-        _err(f"ragkit: error: {exc}")
-        return EXIT_ERROR
+        return _fail(args, str(exc), EXIT_ERROR)
     except OSError as exc:  # the disk, not ragkit: say which file and what to do
-        _err(f"ragkit: error: {_os_error(exc)}")
-        return EXIT_ERROR
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        return _fail(args, _os_error(exc), EXIT_ERROR)
     except KeyboardInterrupt:
-        _err("ragkit: interrupted")
-        return 130
-    except BrokenPipeError:
-        return 0
+        return _fail(args, "interrupted", 130)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """One line on stderr; with --json also the error as the one JSON object on stdout."""
+    _err(f"ragkit: error: {message}" if code != 130 else "ragkit: interrupted")
+    if getattr(args, "json", False):
+        _print_json({"error": message, "exit_code": code})
+    return code
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
     ├── ModelNotFound      a model path does not exist or a bundled model is missing/corrupt
     ├── LoadError          one input file cannot be read (broken, encrypted, empty, binary, …)
     ├── StoreError         the store is unusable (built with another embedder, locked, damaged)
-    │   └── StoreLocked    another process is writing to the store
+    │   ├── StoreLocked    another process is writing to the store
+    │   └── EmptyStore     nothing is indexed yet (no store, or one without files)
     └── GenerationError    the language model failed to load or to answer
 """
 from __future__ import annotations
@@ -44,6 +45,10 @@ class StoreError(RagkitError):
 
 class StoreLocked(StoreError):
     pass
+
+
+class EmptyStore(StoreError):
+    """Nothing is indexed yet: asking could only answer "not in the documents"."""
 
 
 class GenerationError(RagkitError):

@@ -170,7 +170,8 @@ def run_eval(corpus: str | Path, questions: str | Path, modes: str | Sequence[st
     ``generate`` and abstention with ``unanswerable``. ``modes``: a list or ``"dense,lexical"``.
     Progress goes to ``log``, if given."""
     modes = parse_modes(modes if isinstance(modes, str) else ",".join(modes))
-    rows = read_jsonl(questions, ("question", "context_id"))
+    scored = ("answers",) if generate or unanswerable else ()  # gold answers: only answers are scored
+    rows = read_jsonl(questions, ("question", "context_id", *scored))
     if limit is not None:
         if limit < 1:
             raise ConfigError("--limit must be at least 1")

@@ -17,6 +17,7 @@ from .config import Settings, load_settings
 from .errors import CollectionNotFound, LoadError, RagkitError, UsageError
 from .filters import Scope, WhereSpec, parse_where
 from .index.catalog import CollectionInfo, FileRecord
+from .progress import LOADING_EMBEDDER, LOADING_GENERATOR, Progress, embed_in_steps, phase
 from .query import Query, as_query
 from .store import FileUpdate, Store
 from .streaming import AnswerStream
@@ -25,6 +26,7 @@ from .types import DEFAULT_COLLECTION, Answer, Chunk, Hit
 
 if TYPE_CHECKING:
     from .index.embedder import EmbedderCard
+    from .index.failures import Failure
     from .protocols import Embedder, Generator
 
 # Chunks gathered across files before one embedding call. sentence-transformers sorts each call's
@@ -39,7 +41,9 @@ MAX_QUESTION_CHARS = 2000  # a question, not a document: longer ones cannot fit 
 
 @dataclass
 class IngestReport:
-    """What one ingest run did; ``failed`` lists every file that was skipped and why."""
+    """What one ingest run did: ``failed`` lists every file that could not be ingested and why
+    (they make the CLI exit 3), ``skipped`` every path a rule left out (``{"path", "kind",
+    "reason"}``, kinds in ``ragkit.loaders.entries.SKIP_KINDS``), ``warnings`` parts of files."""
 
     files: int = 0
     new: int = 0
@@ -53,6 +57,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     dry_run: bool = False
     failed: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
     repaired: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -65,6 +70,11 @@ class IngestReport:
 class _Prepared:
     update: FileUpdate
     old_ids: set[str]
+
+    @property
+    def fresh(self) -> list[Chunk]:
+        """The chunks whose vectors are not stored yet."""
+        return [c for c in self.update.chunks if c.id not in self.old_ids]
 
 
 class RAG:
@@ -79,11 +89,16 @@ class RAG:
     the catalog connection have locks of their own. Writes by other processes are seen (the
     vector index reopens when the store's generation moves). A store this process cannot write
     opens read-only and still answers.
+
+    ``progress`` (a ``ragkit.progress.Progress``) hears what ingest and model loading are doing
+    as it happens. The models are properties (``embedder``, ``generator``: loaded on first use);
+    the store is a method, ``store(create=False)``, because opening it may create it on disk.
     """
 
     def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
                  config: str | Path | None = None, embedder: "Embedder | None" = None,
-                 generator: "Generator | None" = None, **overrides):
+                 generator: "Generator | None" = None, progress: Progress | None = None, **overrides):
+        self.progress = progress or Progress()
         base = settings or load_settings(config)
         self.settings = base.replace(store=str(store) if store is not None else None, **overrides)
         self._store: Store | None = None
@@ -96,6 +111,7 @@ class RAG:
 
     # --- lazily built parts -------------------------------------------------------------------
     def store(self, create: bool = False) -> Store:
+        """The store, opened on first use (``create``: make it when missing; else StoreError)."""
         with self._lock:
             if self._store is None:
                 self._store = Store(self.settings.store, create=create)
@@ -108,9 +124,10 @@ class RAG:
                 from .index.embedder import Embedder
                 from .models import resolve_embedder
 
-                self._embedder = Embedder(resolve_embedder(self.settings.embed_model_path),
-                                          batch_size=self.settings.embed_batch_size,
-                                          dtype=self.settings.embed_dtype)
+                with phase(self.progress, LOADING_EMBEDDER):
+                    self._embedder = Embedder(resolve_embedder(self.settings.embed_model_path),
+                                              batch_size=self.settings.embed_batch_size,
+                                              dtype=self.settings.embed_dtype)
             return self._embedder
 
     @property
@@ -121,9 +138,11 @@ class RAG:
                 from .models import resolve_gguf
 
                 data_dir = Path(self.settings.data_dir) if self.settings.data_dir else None
-                self._generator = Generator(resolve_gguf(self.settings.llm_model_path, data_dir),
-                                            n_ctx=self.settings.llm_n_ctx, n_threads=self.settings.llm_n_threads,
-                                            prompt_format=self.settings.llm_prompt_format)
+                with phase(self.progress, LOADING_GENERATOR):
+                    self._generator = Generator(resolve_gguf(self.settings.llm_model_path, data_dir),
+                                                n_ctx=self.settings.llm_n_ctx,
+                                                n_threads=self.settings.llm_n_threads,
+                                                prompt_format=self.settings.llm_prompt_format)
             return self._generator
 
     def _embedder_facts(self) -> "Embedder | EmbedderCard":
@@ -159,7 +178,8 @@ class RAG:
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], prune: bool = False, dry_run: bool = False,
                on_file: Callable[[int, int, str], None] | None = None,
-               follow_symlinks: bool = False, *, collection: str | None = None,
+               follow_symlinks: bool = False, retry_failed: bool = False, *,
+               collection: str | None = None,
                metadata: Mapping[str, str | int | float] | None = None) -> IngestReport:
         """Bring ``collection`` (default: the configured one, else ``default``) up to date with
         ``paths``: new and changed files are (re)indexed, unchanged ones skipped, broken ones
@@ -172,25 +192,36 @@ class RAG:
         found at a new path with the content of a document whose file is gone is re-pointed
         (``moved``), not re-embedded.
 
+        A file that failed is remembered: while it stays unchanged, later runs list it in
+        ``skipped`` ("failed_before") without reading it, unless ``retry_failed``
+        (``ragkit.index.failures``). Paths the rules leave out (not documents, hidden, too large,
+        links to outside ``paths``, a root's ``.ragkitignore``) are listed in ``skipped`` too.
+
         ``prune`` refuses (UsageError, nothing removed) when a path is missing or holds no
         supported file: an unmounted share must not empty the store. With ``dry_run`` nothing is
         written; ``removed`` lists what ``prune`` would remove. Symbolic links that lead outside
-        ``paths`` are skipped and reported unless ``follow_symlinks``.
+        ``paths`` are skipped unless ``follow_symlinks``. ``on_file(i, total, path)`` is the
+        older, per-file form of ``self.progress.file_started``.
         """
-        return self._ingest([str(p) for p in paths], prune, dry_run, on_file, follow_symlinks,
+        return self._ingest([str(p) for p in paths], prune, dry_run, on_file, follow_symlinks, retry_failed,
                             self._collection_for_writing(collection), docmeta.checked(metadata))
 
     def _ingest(self, paths: list[str], prune: bool, dry_run: bool, on_file: Callable[[int, int, str], None] | None,
-                follow_symlinks: bool, collection: str, given: dict, display_base: str | None = None) -> IngestReport:
-        from .loaders import discover
+                follow_symlinks: bool, retry_failed: bool, collection: str, given: dict,
+                display_base: str | None = None) -> IngestReport:
+        from . import __version__
+        from .index.failures import FailureMemory
+        from .loaders import find
 
         started = time.perf_counter()
         report = IngestReport(dry_run=dry_run, collection=collection)
+        limit_mb = self.settings.ingest_max_file_mb
         if dry_run:
-            files, _ = discover(paths)
+            found = find(paths, follow_symlinks=follow_symlinks, max_file_mb=limit_mb)
             if prune:
-                report.removed = [r.source for r in _prune_list(self.store(), paths, files, collection)]
-            report.files = len(files)
+                report.removed = [r.source for r in _prune_list(self.store(), paths, found.files, collection)]
+            report.files = len(found.files)
+            report.skipped = [s.to_json() for s in found.skipped]
             report.seconds = time.perf_counter() - started
             return report
         store = self.store(create=True)
@@ -198,31 +229,39 @@ class RAG:
             repaired = store.reconcile()
             if repaired["orphan_vectors_deleted"] or repaired["files_forgotten"]:
                 report.repaired = repaired
-            files, problems = discover(paths, follow_symlinks=follow_symlinks,
-                                       max_file_mb=self.settings.ingest_max_file_mb)
+            found = find(paths, follow_symlinks=follow_symlinks, max_file_mb=limit_mb)
+            files = found.files
             gone = _prune_list(store, paths, files, collection) if prune else []
-            report.failed += [{"path": p, "reason": r} for p, r in problems]
+            for skipped in found.skipped:
+                self._skip(report, skipped.to_json())
+            for path, reason in found.problems:
+                self._fail(report, {"path": path, "reason": reason})
             report.files = len(files)
+            self.progress.files_found(len(files))
+            memory = FailureMemory(store.failures, __version__, retry=retry_failed)
             placer = _Placer(store, collection, paths, given, display_base)
             pending: list[_Prepared] = []
             for i, path in enumerate(files, start=1):
                 if on_file:
                     on_file(i, len(files), str(path))
+                self.progress.file_started(str(path), i, len(files))
+                known = memory.still_failing(path)
+                if known:
+                    self._skip(report, {"path": str(path), "kind": "failed_before", "reason": known.reason})
+                    continue
                 try:
                     prepared = self._prepare(store, placer.place(path), report)
-                except LoadError as exc:
-                    report.failed.append({"path": exc.path, "reason": exc.reason})
+                except Exception as exc:  # a parser bug must not end the whole run either
+                    if isinstance(exc, RagkitError) and not isinstance(exc, LoadError):
+                        raise
+                    failure = _failure(exc, path)
+                    memory.failed(path, failure["reason"])
+                    self._fail(report, failure)
                     continue
-                except OSError as exc:
-                    report.failed.append({"path": str(path), "reason": _os_reason(exc)})
-                    continue
-                except RagkitError:
-                    raise
-                except Exception as exc:  # a parser bug must not end the whole run
-                    report.failed.append({"path": str(path), "reason": f"unexpected error: {type(exc).__name__}: {exc}"})
-                    continue
+                memory.loaded(path)
                 if prepared is not None:
                     pending.append(prepared)
+                    self.progress.chunks_queued(str(path), len(prepared.fresh))
                     if sum(len(p.update.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
                         self._write(store, pending, report)
                         pending = []
@@ -232,6 +271,14 @@ class RAG:
             report.removed = [r.source for r in gone]
         report.seconds = time.perf_counter() - started
         return report
+
+    def _skip(self, report: IngestReport, item: dict) -> None:
+        report.skipped.append(item)
+        self.progress.skipped(item)
+
+    def _fail(self, report: IngestReport, item: dict) -> None:
+        report.failed.append(item)
+        self.progress.file_failed(item)
 
     def _prepare(self, store: Store, place: "_Place", report: IngestReport) -> _Prepared | None:
         from .loaders import load, skip_reason
@@ -272,6 +319,8 @@ class RAG:
             else:
                 kept.append(doc)
         report.warnings += warnings
+        for warning in warnings:
+            self.progress.warning(warning)
         if not kept:
             raise LoadError(str(path), "no readable text on any page (" + warnings[0]["reason"] + ")"
                             if warnings else "no text")
@@ -297,8 +346,8 @@ class RAG:
         """Embed the chunks that are new, then hand the batch to ``Store.write``."""
         if not pending:
             return
-        fresh = [c for p in pending for c in p.update.chunks if c.id not in p.old_ids]
-        vectors = self.embedder.embed_documents([c.text for c in fresh]) if fresh else None
+        fresh = [c for p in pending for c in p.fresh]
+        vectors = embed_in_steps(self.embedder.embed_documents, fresh, self.progress) if fresh else None
         store.write([p.update for p in pending], fresh, vectors)
         report.chunks += sum(len(p.update.chunks) for p in pending)
         report.embedded += len(fresh)
@@ -322,6 +371,7 @@ class RAG:
         if k < 1:
             raise UsageError(f"k must be at least 1, got {k}")
         store = self.store()
+        store.require_content()
         scope = self._scope(store, collections, where)
         if mode == "lexical":
             # BM25 alone needs no model; only the token form must match the store's
@@ -395,6 +445,11 @@ class RAG:
         with store.writer(self.settings.lock_timeout):
             self._collections_for_reading(store, [name])
             return store.drop_collection(name)
+
+    def failures(self) -> list["Failure"]:
+        """Files that failed to load and are skipped while unchanged (``ingest(retry_failed=True)``
+        tries them again)."""
+        return self.store().failures.all()
 
     def pages(self) -> list[dict]:
         """Per indexed page: source, page, extractor, quality and chunk count."""
@@ -478,7 +533,7 @@ class RAG:
             if not target.is_file() or target.read_bytes() != data:
                 target.write_bytes(data)
             written.append(str(target))
-        return self._ingest(written, False, False, None, False, name, docmeta.checked(metadata),
+        return self._ingest(written, False, False, None, False, False, name, docmeta.checked(metadata),
                             display_base=str(root))
 
     def close(self) -> None:
@@ -614,6 +669,15 @@ def _prune_list(store: Store, roots: list[str], seen: list[Path], collection: st
     return [r for r in store.files(collection)
             if r.abspath not in found and any(_under(r.abspath, root) for root in resolved)
             and not os.path.exists(r.abspath)]
+
+
+def _failure(exc: Exception, path: Path) -> dict:
+    """``{"path", "reason"}`` for a file whose ingest raised ``exc``."""
+    if isinstance(exc, LoadError):
+        return {"path": exc.path, "reason": exc.reason}
+    if isinstance(exc, OSError):
+        return {"path": str(path), "reason": _os_reason(exc)}
+    return {"path": str(path), "reason": f"unexpected error: {type(exc).__name__}: {exc}"}
 
 
 def _os_reason(exc: OSError) -> str:

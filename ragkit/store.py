@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
-from .errors import StoreError, StoreLocked
+from .errors import EmptyStore, StoreError, StoreLocked
 from .filters import Scope
 from .index.catalog import Catalog, CollectionInfo, FileRecord
 from .types import Chunk
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from .index.failures import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class Store:
         self.path = Path(path)
         if not (self.path / CATALOG_FILE).is_file():
             if not create:
-                raise StoreError(f"no ragkit store at {self.path}; run `ragkit ingest PATH...` first "
+                raise EmptyStore(f"nothing is indexed yet (no store at {self.path}): run `ragkit ingest PATH` "
                                  "(or pass --store DIR)")
             _make_private_dir(self.path)
         self.read_only = _read_only(self.path) if read_only is None else read_only
@@ -120,6 +122,17 @@ class Store:
 
     def count_chunks(self) -> int:
         return self.catalog.count_chunks()
+
+    def require_content(self) -> None:
+        """Raise EmptyStore when no file is indexed: searching it could only ever say "not in the
+        documents", which hides the real problem. Costs one indexed row lookup."""
+        if not self.catalog.has_files():
+            raise EmptyStore(f"nothing is indexed yet in {self.path}: run `ragkit ingest PATH`")
+
+    @property
+    def failures(self) -> "FailureLog":
+        """Files that failed to load and are not retried while unchanged (``ragkit.index.failures``)."""
+        return self.catalog.failures
 
     def search_lexical(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         """Best ``k`` (chunk id, BM25 score) for the query tokens among the chunks ``scope`` allows."""

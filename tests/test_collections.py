@@ -55,7 +55,7 @@ def test_the_same_folder_is_the_same_files_however_it_is_spelled(tmp_path, monke
     for report in (again, third, fourth):
         assert (report.new, report.changed, report.embedded) == (0, 0, 0)
         assert report.unchanged == first.files
-    listed = [r["source"] for r in json.loads(_cli(tmp_path, "sources", "--json", cwd=work).stdout)]
+    listed = [r["source"] for r in json.loads(_cli(tmp_path, "sources", "--json", cwd=work).stdout)["files"]]
     assert len(listed) == first.files == len(set(listed))
     assert all(s.startswith("corpora/") for s in listed)  # shown relative to the root's folder
     assert all(os.path.isabs(r.path) for r in rag.sources())
@@ -239,9 +239,9 @@ def cli_store(tmp_path_factory) -> Path:
 
 
 def test_cli_collections_meta_and_where(cli_store, tmp_path):
-    listed = json.loads(_cli(cli_store, "collections", "--json").stdout)
+    listed = json.loads(_cli(cli_store, "collections", "--json").stdout)["collections"]
     assert listed == [{"name": "人事", "files": 1, "chunks": 1}, {"name": "総務", "files": 1, "chunks": 1}]
-    sources = json.loads(_cli(cli_store, "sources", "--json", "--collection", "総務").stdout)
+    sources = json.loads(_cli(cli_store, "sources", "--json", "--collection", "総務").stdout)["files"]
     assert [(s["collection"], s["metadata"]["dept"], s["metadata"]["year"]) for s in sources] == [("総務", "総務", 2024)]
     answer = json.loads(_cli(cli_store, "ask", QUESTION, "--json", "--collection", "人事").stdout)
     assert {c["collection"] for c in answer["citations"]} == {"人事"} and "5日" in answer["answer"]

@@ -121,10 +121,11 @@ def test_cli_json_outputs_parse(tmp_path):
     out = json.loads(ask.stdout)
     assert out["answer"].strip() and out["citations"]
     assert {"n", "source", "page", "score", "text"} <= out["citations"][0].keys()
-    sources = json.loads(run_cli("--store", str(store), "sources", "--json", cwd=tmp_path).stdout)
-    assert {"source", "pages", "chunks", "sha256", "ingested_at"} <= sources[0].keys()
+    listing = json.loads(run_cli("--store", str(store), "sources", "--json", cwd=tmp_path).stdout)
+    sources = listing["files"]
+    assert listing["failed"] == [] and {"source", "pages", "chunks", "sha256", "ingested_at"} <= sources[0].keys()
     assert sum(s["chunks"] for s in sources) == summary["chunks"]
-    pages = json.loads(run_cli("--store", str(store), "sources", "--pages", "--json", cwd=tmp_path).stdout)
+    pages = json.loads(run_cli("--store", str(store), "sources", "--pages", "--json", cwd=tmp_path).stdout)["pages"]
     pdf_pages = [p for p in pages if p["source"].endswith("work_rules.pdf")]
     assert [p["page"] for p in pdf_pages] == [1, 2, 3, 4, 5]
     assert all(p["extractor"] and p["quality"] >= 0.9 for p in pdf_pages)

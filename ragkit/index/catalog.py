@@ -21,6 +21,8 @@ from typing import Iterable, Iterator, Sequence
 from ..errors import StoreError
 from ..filters import Scope
 from ..types import DEFAULT_COLLECTION, Chunk
+from .failures import SCHEMA as FAILURES_SCHEMA
+from .failures import FailureLog
 from .lexical import SCHEMA as LEXICAL_SCHEMA
 from .lexical import LexicalIndex
 
@@ -33,7 +35,8 @@ SCHEMA_VERSION = 6
 4: ``files.path``: the file's absolute path when ingested (``source`` is the path as typed, relative
    to the directory ingest ran in, so it cannot tell ``docs/a.txt`` run from ``/x`` from ``a.txt``
    run from ``/x/docs``); ``meta.generation`` counts writes
-5: (issue #18)
+5: ``failures``: files that failed to load, so an unchanged bad file is not retried every run
+   (``ragkit.index.failures``)
 6: collections and stable identity: a file is a document ``files.id``, unique by (``collection``,
    resolved absolute ``path``); ``source`` is only its display name; ``metadata`` (JSON, what
    filters read) and ``given`` (the user's part of it); ``chunk_key`` is what its chunk ids derive
@@ -56,7 +59,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
     extractor TEXT NOT NULL DEFAULT '', quality REAL, location TEXT, doc TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-""" + LEXICAL_SCHEMA
+""" + FAILURES_SCHEMA + LEXICAL_SCHEMA
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256)"""  # after migrating: older chunks lack ``doc``
@@ -83,7 +86,8 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
 
 
 def _migrate_4_to_5(db: sqlite3.Connection) -> None:
-    """# placeholder until #18 lands: issue #18 owns version 5."""
+    """Failed files are remembered (``ragkit.index.failures``): a new, empty ``failures`` table."""
+    db.execute(FAILURES_SCHEMA)
 
 
 def _migrate_5_to_6(db: sqlite3.Connection) -> None:
@@ -236,6 +240,10 @@ class Catalog:
         except sqlite3.DatabaseError as exc:
             raise StoreError(sqlite_advice(self.path, exc)) from exc
         self.lexical = LexicalIndex(self.db)
+        self.failures = FailureLog(self.db, present=self._has_table("failures"))
+
+    def _has_table(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
 
     def _stored_version(self) -> int:
         """The schema version recorded in the file (1 before versions were recorded)."""
@@ -454,6 +462,9 @@ class Catalog:
 
     def count_chunks(self) -> int:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def has_files(self) -> bool:
+        return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
 
     def lexical_consistent(self) -> bool:
         return self.lexical.consistent(self._collection_names())

@@ -1,14 +1,16 @@
 """Find input files and load them into Documents: dispatch by suffix, one clear error per file.
 
-``discover`` turns the paths a user named into a sorted, de-duplicated file list (walking folders,
-skipping hidden entries, surviving symlink loops, never leaving the named paths through a link,
-never opening what is not a regular file) plus the problems worth reporting; ``load``
+``find`` turns the paths a user named into a sorted, de-duplicated file list (walking folders,
+skipping hidden entries and what ``.ragkitignore`` excludes, surviving symlink loops, never leaving
+the named paths through a link, never opening what is not a regular file) plus the problems worth
+reporting and every path a rule skipped; ``load``
 reads one file and raises ``LoadError(path, reason)`` for anything that keeps it out of the index,
 so that the caller can report it and go on with the next file.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -16,7 +18,8 @@ from ragkit.errors import LoadError
 from ragkit.loaders.csv import load_csv
 from ragkit.loaders.docx import load_docx
 from ragkit.loaders.html import load_html
-from ragkit.loaders.entries import Rules, os_reason, reported_path
+from ragkit.loaders.entries import Rules, Skipped, Verdict, os_reason, reported_path, unsupported_reason
+from ragkit.loaders.ignore import IGNORE_FILE, IgnoreRules
 from ragkit.loaders.office import LEGACY, OOXML, damaged_reason, legacy_reason
 from ragkit.loaders.pdf import inspect_pdf, load_pdf
 from ragkit.loaders.pptx import load_pptx
@@ -33,7 +36,7 @@ LOADERS = {
 }
 SUPPORTED_SUFFIXES = {".pdf", *LOADERS}
 
-__all__ = ["SUPPORTED_SUFFIXES", "SUSPECT_BELOW", "discover", "inspect_file", "inspect_pdf", "load",
+__all__ = ["SUPPORTED_SUFFIXES", "SUSPECT_BELOW", "Found", "discover", "find", "inspect_file", "inspect_pdf", "load",
            "score_text", "skip_reason"]
 
 
@@ -43,13 +46,32 @@ def _supported(path: Path) -> bool:
 
 
 def _unsupported_reason(path: Path) -> str:
-    suffix = path.suffix or "(none)"
-    return f"unsupported file type {suffix} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
+    return f"{unsupported_reason(path)} (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
 
 
-def _walk(root: Path, rules: Rules, files: list[Path], problems: list[tuple[str, str]]) -> None:
+@dataclass
+class Found:
+    """What ``find`` found: the files to read, the problems (path, reason) to report as failures,
+    and what the rules skipped (``loaders.entries.Skipped``)."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def add(self, path: Path, verdict: Verdict, shown: str | None = None) -> None:
+        """Record a verdict that is not "use": as skipped (a rule) or as a problem."""
+        where = shown or reported_path(path)
+        if verdict.skip:
+            self.skipped.append(Skipped(where, verdict.skip, verdict.reason))
+        elif verdict.reason:
+            self.problems.append((where, verdict.reason))
+
+
+def _walk(root: Path, rules: Rules, found: Found) -> None:
     """Depth-first, sorted, iterative walk (no recursion limit on deep trees); each folder is
-    entered once (by device and inode: symlink loops end); hidden entries are skipped."""
+    entered once (by device and inode: symlink loops end); hidden entries and what the root's
+    ``.ragkitignore`` excludes are skipped (reported) and never entered."""
+    ignore = IgnoreRules(root)
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -58,57 +80,79 @@ def _walk(root: Path, rules: Rules, files: list[Path], problems: list[tuple[str,
             st = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            problems.append((reported_path(folder), f"{os_reason(exc)} (folder skipped)"))
+            found.problems.append((reported_path(folder), f"{os_reason(exc)} (folder skipped)"))
             continue
         if (st.st_dev, st.st_ino) in seen:
             continue  # a symlink loop or a second link to the same folder
         seen.add((st.st_dev, st.st_ino))
         subfolders = []
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             path = Path(folder, entry.name)
-            kind, reason = rules.check(path)
-            if reason:
-                problems.append((reported_path(path), reason))
-            elif kind == "dir":
+            is_dir = _is_dir(entry)
+            shown = reported_path(path) + ("/" if is_dir else "")
+            if ignore.ignored(path, is_dir):
+                found.add(path, Verdict(reason=f"matches {ignore.file}", skip="ignored"), shown)
+                continue
+            if entry.name.startswith("."):
+                if not (folder == root and entry.name == IGNORE_FILE):
+                    found.add(path, Verdict(reason="hidden", skip="hidden"), shown)
+                continue
+            verdict = rules.check(path)
+            if verdict.use == "dir":
                 subfolders.append(path)
-            elif kind == "file":
-                files.append(path)
+            elif verdict.use == "file":
+                found.files.append(path)
+            else:
+                found.add(path, verdict)
         stack.extend(reversed(subfolders))
 
 
-def discover(paths: Iterable[str | Path], follow_symlinks: bool = False,
-             max_file_mb: float | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Expand files and folders into (supported files, problems); see ``loaders.entries``.
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def find(paths: Iterable[str | Path], follow_symlinks: bool = False,
+         max_file_mb: float | None = None) -> Found:
+    """Expand files and folders into supported files, problems and skipped paths.
 
     Problems are ``(path, reason)``: named files that do not exist or have an unsupported
-    suffix, unreadable or over-long paths, broken links, links that lead outside every named
-    path (unless ``follow_symlinks``), FIFOs/sockets/devices (never opened), names that are not
-    UTF-8 (the path then escaped), files over ``max_file_mb``. Other files met while walking a
-    folder (not documents by suffix) are skipped silently. The file list is sorted per folder
-    and holds each real file once; a file named directly is a root of its own.
+    suffix, unreadable or over-long paths, broken links, FIFOs/sockets/devices (never opened),
+    names that are not UTF-8 (the path then escaped). Skipped (``loaders.entries``): files that are
+    not documents, hidden entries, files over ``max_file_mb``, links that lead outside every named
+    path (unless ``follow_symlinks``), what a root's ``.ragkitignore`` excludes. The file list is
+    sorted per folder and holds each real file once; a file named directly is a root of its own
+    (taken even when hidden).
     """
     given = [Path(p) for p in paths]
     max_bytes = None if max_file_mb is None else int(max_file_mb * 1024 * 1024)
     roots = tuple(os.path.realpath(p) for p in given)  # nothing outside these is read unless asked
     rules = Rules(roots, _supported, follow_symlinks, max_bytes)
-    files: list[Path] = []
-    problems: list[tuple[str, str]] = []
+    found = Found()
     for path in given:
-        kind, reason = rules.check(path, named=True)
-        if reason:
-            problems.append((reported_path(path), reason))
-        elif kind == "dir":
-            _walk(path, rules, files, problems)
-        elif kind == "file" and _supported(path):
-            files.append(path)
-        elif kind == "file":
-            problems.append((str(path), _unsupported_reason(path)))
+        verdict = rules.check(path, named=True)
+        if verdict.use == "dir":
+            _walk(path, rules, found)
+        elif verdict.use == "file" and _supported(path):
+            found.files.append(path)
+        elif verdict.use == "file":
+            found.problems.append((str(path), _unsupported_reason(path)))
+        else:
+            found.add(path, verdict)
     unique: dict[str, Path] = {}
-    for f in files:  # the same file reached twice (named twice, or via a link) is loaded once
+    for f in found.files:  # the same file reached twice (named twice, or via a link) is loaded once
         unique.setdefault(os.path.realpath(f), f)
-    return list(unique.values()), problems
+    found.files = list(unique.values())
+    return found
+
+
+def discover(paths: Iterable[str | Path], follow_symlinks: bool = False,
+             max_file_mb: float | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
+    """``find`` as (files, problems), for callers that do not report skipped paths."""
+    found = find(paths, follow_symlinks=follow_symlinks, max_file_mb=max_file_mb)
+    return found.files, found.problems
 
 
 def load(path: Path, pdf_password: str | None = None) -> list[Document]:
@@ -141,8 +185,13 @@ def load(path: Path, pdf_password: str | None = None) -> list[Document]:
 
 
 def inspect_file(path: Path, pdf_password: str | None = None) -> list[dict]:
-    """Per unit (page, slide, sheet rows, section): where it is and the text as it will be chunked."""
+    """Per unit (page, slide, sheet rows, section): where it is and the text as it will be chunked.
+    Raises LoadError (one line, with what to do) for a path that is not one readable document."""
     path = Path(path)
+    if path.is_dir():
+        raise LoadError(str(path), "is a folder; inspect shows one file (ingest takes folders)")
+    if not path.exists():
+        raise LoadError(str(path), "no such file; check the name and the current folder")
     if path.suffix.lower() == ".pdf":
         return [{**u, "location": None} for u in inspect_pdf(path, pdf_password)]
     return [{"page": d.page, "location": d.location, "extractor": d.extractor, "quality": d.quality,

@@ -7,8 +7,9 @@
 * Running headers/footers and page numbers repeat across pages and pollute every chunk: a line
   among the first/last ``EDGE`` lines of a page whose digit-masked form (page numbers at either
   end ignored, as odd and even pages mirror them) recurs at the same edge on at least 40% of the
-  pages (and on at least 3) is dropped. Single-character lines (a glyph of
-  vertical text) are never treated as headers.
+  pages (and on at least 3) is dropped. A line that is nothing but a page number (``3``,
+  ``3 / 4``, ``- 3 -``, ``p. 3``, ``Page 3 of 4``; not a bare ``3``) needs only 2 pages. Single-character lines (a
+  glyph of vertical text) are never treated as headers.
 Line joining and de-hyphenation are left to ``ragkit.text.normalize.normalize``.
 """
 from __future__ import annotations
@@ -24,6 +25,8 @@ EDGE = 3
 _INNER_SPACE = re.compile(rf"(?<={CJK_CLASS}) (?={CJK_CLASS}|\d)|(?<=\d) (?={CJK_CLASS})")
 _DIGITS = re.compile(r"\d+")
 _WS = re.compile(r"\s+")
+# a page-number line once digits are masked and spaces removed: #, #/#, -#-, (#), p.#, page#of#, …
+_PAGE_NUMBER = re.compile(r"[-–—(\[<]*(?:p\.|page|ページ)?#(?:[/／]#|of#)?(?:ページ|頁)?[-–—)\]>]*", re.IGNORECASE)
 
 
 def despace_line(line: str) -> str:
@@ -39,8 +42,10 @@ def despace(text: str) -> str:
 
 
 def _key(line: str) -> str:
-    """Digits masked, page numbers at either end ignored (odd/even pages mirror them)."""
-    return _DIGITS.sub("#", _WS.sub("", line)).strip("#") or "#"
+    """Digits masked, page numbers at either end ignored (odd/even pages mirror them); a line
+    that is only a page number keeps its form (``#/#``)."""
+    masked = _DIGITS.sub("#", _WS.sub("", line))
+    return masked if _PAGE_NUMBER.fullmatch(masked) else masked.strip("#") or "#"
 
 
 def _edges(lines: list[str]) -> tuple[set[int], set[int]]:
@@ -51,7 +56,7 @@ def _edges(lines: list[str]) -> tuple[set[int], set[int]]:
 def strip_running_lines(pages: list[str], min_pages: int = 3) -> list[str]:
     """Drop headers/footers/page numbers that repeat at the top or bottom of most pages."""
     texted = [p for p in pages if p.strip()]
-    if len(texted) < min_pages:
+    if len(texted) < 2:
         return pages
     split = [p.split("\n") for p in pages]
     top, bottom = Counter(), Counter()
@@ -60,9 +65,12 @@ def strip_running_lines(pages: list[str], min_pages: int = 3) -> list[str]:
         top.update({_key(lines[i]) for i in head})
         bottom.update({_key(lines[i]) for i in tail})
     need = max(min_pages, math.ceil(0.4 * len(texted)))
+    need_number = max(2, math.ceil(0.4 * len(texted)))
 
     def running(key: str, counts: Counter) -> bool:
-        return counts[key] >= need and (len(key) >= 2 or "#" in key) and len(key) <= 80
+        if key != "#" and _PAGE_NUMBER.fullmatch(key):  # a bare number could be a table's last cell
+            return counts[key] >= need_number
+        return counts[key] >= need and (len(key) >= 2 or key == "#") and len(key) <= 80
 
     out = []
     for lines in split:

@@ -95,7 +95,7 @@ class PdfiumExtractor:
             if "password" in detail.lower():
                 reason = ENCRYPTED if password is None else "encrypted PDF: wrong --pdf-password"
                 raise LoadError(path, reason) from None
-            raise LoadError(path, f"broken PDF: {detail}") from None
+            raise LoadError(path, f"broken PDF ({detail}); open it in a PDF viewer and save or export it again") from None
 
     def __len__(self) -> int:
         return len(self.doc)

@@ -75,6 +75,9 @@ def _extract(path: Path, pdf_password: str | None) -> list[Document]:
     data = path.read_bytes()
     if not data:
         raise LoadError(source, "empty file")
+    if b"%PDF" not in data[:1024]:  # where the format allows the header to start
+        raise LoadError(source, "not a PDF (no %PDF header): another kind of file named .pdf? "
+                                "Give it its real suffix")
     primary = PdfiumExtractor(source, data, pdf_password)
     try:
         if len(primary) == 0:
