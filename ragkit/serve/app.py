@@ -333,9 +333,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("type") == "json_invalid":
             return reply(request, 422, "the request body is not valid JSON", "invalid_request_error", "body")
-        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-        return reply(request, 422, f"{field or 'body'}: {first.get('msg', 'invalid')}", "invalid_request_error",
-                     field or None)
+        loc = list(first.get("loc", ()))
+        field = ".".join(str(p) for p in loc[1:] if loc and loc[0] in ("body", "query", "path")) or None
+        return reply(request, 422, f"{field or 'body'}: {first.get('msg', 'invalid')}", "invalid_request_error", field)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
