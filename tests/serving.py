@@ -58,8 +58,8 @@ class ProcessServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.args = [sys.executable, "-m", "ragkit", "--store", str(store), "serve", "--port", str(self.port), *extra]
-        self.env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                        **(env or {}))
+        self.env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                    **(env or {})}
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 300) -> "ProcessServer":
