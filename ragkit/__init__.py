@@ -13,12 +13,13 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .config import Settings, load_settings
-from .errors import (ConfigError, GenerationError, LoadError, ModelNotFound, RagkitError, StoreError,
+from .errors import (CollectionNotFound, ConfigError, GenerationError, LoadError, ModelNotFound, RagkitError, StoreError,
                      StoreLocked, UsageError)
 from .types import Answer, Chunk, Citation, Document, Hit
 
 
 _LAZY = {"RAG": "pipeline", "IngestReport": "pipeline", "FileRecord": "index.catalog",
+         "CollectionInfo": "index.catalog", "parse_where": "filters", "Filter": "filters",
          "AnswerStream": "streaming", "Query": "query", "make_query": "query"}
 
 
@@ -30,6 +31,6 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["RAG", "IngestReport", "FileRecord", "AnswerStream", "Query", "make_query", "Settings", "load_settings", "Document", "Chunk", "Hit", "Citation",
+__all__ = ["RAG", "IngestReport", "FileRecord", "CollectionInfo", "parse_where", "Filter", "CollectionNotFound", "AnswerStream", "Query", "make_query", "Settings", "load_settings", "Document", "Chunk", "Hit", "Citation",
            "Answer", "RagkitError", "ConfigError", "ModelNotFound", "LoadError", "StoreError", "StoreLocked",
            "GenerationError", "UsageError", "__version__"]

@@ -56,6 +56,5 @@ def should_abstain(question: "str | Query", hits: list[Hit], min_evidence: float
 def closest_sources(hits: list[Hit], n: int = CLOSEST_SOURCES) -> list[Citation]:
     """The best ``n`` hits as citations flagged ``supported=False``: shown beside an abstention,
     not vouching for any answer."""
-    return [Citation(n=i, source=h.chunk.source, page=h.chunk.page, score=h.score,
-                     text=" ".join(h.chunk.text.split())[:200], supported=False)
+    return [Citation.of(i, h, " ".join(h.chunk.text.split())[:200], supported=False)
             for i, h in enumerate(hits[:n], 1)]

@@ -107,7 +107,6 @@ def attach_citations(answer_text: str, sources: list[Hit]) -> tuple[str, list[Ci
         hit = sources[index]
         claim_list = claims[index]
         support = max(coverage(c, hit.chunk.text) for c in claim_list)
-        citations.append(Citation(n=n, source=hit.chunk.source, page=hit.chunk.page, score=hit.score,
-                                  text=snippet(hit.chunk.text, content_chars(claim_list[0])),
-                                  supported=support >= SUPPORT_THRESHOLD, location=hit.chunk.location))
+        citations.append(Citation.of(n, hit, snippet(hit.chunk.text, content_chars(claim_list[0])),
+                                     supported=support >= SUPPORT_THRESHOLD))
     return text, citations

@@ -58,8 +58,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     elif not args.json:
         def on_file(i: int, total: int, path: str) -> None:
             _err(f"[{i}/{total}] {display_path(path)}")
+    from .docmeta import parse_meta_args
+
     report = rag.ingest(args.paths, prune=args.prune, dry_run=args.dry_run,
-                        on_file=None if args.dry_run else on_file, follow_symlinks=args.follow_symlinks)
+                        on_file=None if args.dry_run else on_file, follow_symlinks=args.follow_symlinks,
+                        collection=args.collection, metadata=parse_meta_args(args.meta))
     if bar is not None:
         bar.close()
     if args.json:
@@ -84,17 +87,26 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_FILES_FAILED if report.failed else 0
 
 
+def _in(collection: str) -> str:
+    """``[総務] `` before a source outside the default collection."""
+    from .types import DEFAULT_COLLECTION
+
+    return "" if collection == DEFAULT_COLLECTION else f"[{collection}] "
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     rag = _rag(args)
+    scope = {"collections": args.collection, "where": args.where}
     if args.retrieve_only:
-        hits = rag.retrieve(args.question, k=args.k, mode=args.mode)
+        hits = rag.retrieve(args.question, k=args.k, mode=args.mode, **scope)
         if args.json:
             _print_json({"question": args.question, "mode": args.mode or rag.settings.retrieve_mode,
                          "hits": [h.to_json() for h in hits]})
         else:
             for i, h in enumerate(hits, start=1):
                 snippet = h.chunk.text.replace("\n", " ")[:120]
-                print(f"{i}. {h.chunk.source}{_fmt_page(h.chunk.page, h.chunk.location)}  score={h.score:.4f}\n   {snippet}")
+                print(f"{i}. {_in(h.collection)}{h.chunk.source}{_fmt_page(h.chunk.page, h.chunk.location)}  "
+                      f"score={h.score:.4f}\n   {snippet}")
         return 0
     stream = not args.json and not args.no_stream
     streamed: list[str] = []
@@ -103,7 +115,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         streamed.append(piece)
         print(piece, end="", flush=True)
 
-    answer = rag.ask(args.question, k=args.k, mode=args.mode, on_token=on_token if stream else None)
+    answer = rag.ask(args.question, k=args.k, mode=args.mode, on_token=on_token if stream else None, **scope)
     if args.json:
         _print_json(answer.to_json())
         return 0
@@ -119,7 +131,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("\nClosest sources (they do not answer it):" if answer.abstained else "\nSources:")
     for c in answer.citations:
         flag = "" if answer.abstained or c.supported in (None, True) else "  (not verified)"
-        print(f"[{c.n}] {c.source}{_fmt_page(c.page, c.location)}{flag}")
+        print(f"[{c.n}] {_in(c.collection)}{c.source}{_fmt_page(c.page, c.location)}{flag}")
     return 0
 
 
@@ -135,13 +147,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
                 print(f"{p['source']}{_fmt_page(p['page'])}  extractor={p['extractor']} quality={quality} "
                       f"chunks={p['chunks']}")
         return 0
-    records = rag.sources()
+    records = rag.sources(args.collection)
     if args.json:
         _print_json([r.to_json() for r in records])
     else:
         for r in records:
             j = r.to_json()
-            print(f"{r.source}  pages={r.pages} chunks={r.chunks} ingested={j['ingested_at']}")
+            print(f"{_in(r.collection)}{r.source}  pages={r.pages} chunks={r.chunks} ingested={j['ingested_at']}")
         print(f"{len(records)} file(s), {sum(r.chunks for r in records)} chunk(s)")
     return 0
 
@@ -154,7 +166,7 @@ def _print_removed(sources: list[str], verb: str) -> None:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    gone = _rag(args).remove(args.paths, all=args.all, dry_run=args.dry_run)
+    gone = _rag(args).remove(args.paths, all=args.all, dry_run=args.dry_run, collection=args.collection)
     if args.json:
         _print_json({"removed": gone, "dry_run": args.dry_run})
     elif not gone:
@@ -166,13 +178,36 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    result = _rag(args).check(repair=args.repair)
+    result = _rag(args).check(repair=args.repair, collection=args.collection)
     if args.json:
         _print_json(result)
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
     return 0 if result["consistent"] else EXIT_ERROR
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    rag = _rag(args)
+    if args.action == "drop":
+        if not args.name:
+            raise UsageError("name the collection to drop: ragkit collections drop NAME")
+        dropped = rag.drop_collection(args.name)
+        if args.json:
+            _print_json({"dropped": args.name, "files": dropped})
+        else:
+            print(f"dropped collection {args.name} ({dropped} file(s))")
+        return 0
+    if args.name:
+        raise UsageError(f"unexpected {args.name!r}; to delete a collection: ragkit collections drop NAME")
+    infos = rag.collections()
+    if args.json:
+        _print_json([c.to_json() for c in infos])
+    else:
+        for c in infos:
+            print(f"{c.name}  files={c.files} chunks={c.chunks}")
+        print(f"{len(infos)} collection(s)")
+    return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -218,7 +253,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     result = run_eval(args.corpus, args.questions, args.mode, limit=args.limit,
                       generate=args.generate, unanswerable=args.unanswerable, cache=args.cache,
-                      embed_model=args.embed_model, config=args.config, log=_err)
+                      embed_model=args.embed_model, config=args.config, log=_err, collection=args.collection)
     if args.json:
         _print_json(result)
     else:
@@ -324,8 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
         parser.set_defaults(func=func)
         return parser
 
+    def collection_option(parser: argparse.ArgumentParser, what: str, many: bool = False) -> None:
+        parser.add_argument("--collection", metavar="NAME", action="append" if many else "store",
+                            help=f"{what} (env RAGKIT_COLLECTION)")
+
     s = command("ingest", "index files and folders (incremental)", cmd_ingest)
     s.add_argument("paths", nargs="+", metavar="PATH")
+    collection_option(s, "the collection to ingest into (default: default)")
+    s.add_argument("--meta", action="append", default=[], metavar="FIELD=VALUE",
+                   help="metadata for every file, repeatable: --meta dept=総務 --meta year=2024")
     s.add_argument("--prune", action="store_true",
                    help="remove files that vanished from under PATH (refused when a PATH is missing or empty)")
     s.add_argument("--dry-run", action="store_true", help="write nothing; with --prune list what it would remove")
@@ -339,17 +381,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["dense", "lexical", "hybrid"], help="retrieval mode (default hybrid)")
     s.add_argument("--no-stream", action="store_true", help="print the answer only when complete")
     s.add_argument("--retrieve-only", action="store_true", help="print the retrieved chunks, no generation")
+    collection_option(s, "search only this collection; repeat for several (default: every collection)", many=True)
+    s.add_argument("--where", action="append", metavar="EXPR",
+                   help="metadata filter, repeatable (all must hold): 'dept=総務', 'year>=2023', 'dept in 総務,人事'; "
+                        "operators = != < <= > >= in")
 
     s = command("sources", "list what is in the store", cmd_sources)
     s.add_argument("--pages", action="store_true", help="one line per page: extractor and quality score")
+    collection_option(s, "list only this collection (default: every collection)")
 
     s = command("remove", "remove files (or folders) from the store", cmd_remove)
     s.add_argument("paths", nargs="*", metavar="PATH")
     s.add_argument("--all", action="store_true", help="allow removing every file of the store")
     s.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    collection_option(s, "remove only from this collection (default: every collection)")
 
     s = command("check", "verify that vectors, lexical index and manifest agree", cmd_check)
     s.add_argument("--repair", action="store_true", help="restore agreement (re-ingest to fill gaps)")
+    collection_option(s, "count only this collection")
+
+    s = command("collections", "list collections with their counts, or drop one: collections drop NAME",
+                cmd_collections, json_help="print a JSON list")
+    s.add_argument("action", nargs="?", choices=["list", "drop"], default="list")
+    s.add_argument("name", nargs="?", metavar="NAME")
 
     s = command("inspect", "show each unit of a file (page, slide, sheet rows, section) as it will be indexed", cmd_inspect)
     s.add_argument("file")
@@ -365,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--generate", action="store_true", help="also generate and score answers")
     s.add_argument("--unanswerable", action="store_true", help="also measure abstention")
     s.add_argument("--cache", help="where eval stores are cached (default ~/.cache/ragkit-eval)")
+    collection_option(s, "ingest the corpus into this collection and search only it")
 
     command("doctor", "check the installation, models and store", cmd_doctor)
 

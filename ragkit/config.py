@@ -29,6 +29,7 @@ class Settings:
     """Every knob ragkit has; ``None`` model paths mean the bundled offline models."""
 
     store: str = ".ragkit"
+    collection: str | None = None  # ingest into / ask in this collection (unset: "default" / every one)
     embed_model_path: str | None = None
     embed_batch_size: int = 32
     embed_dtype: str = "auto"
@@ -97,6 +98,10 @@ def _validated(settings: Settings) -> Settings:
                           f"({settings.llm_n_ctx // 2}), got {settings.llm_max_answer_tokens}: the sources need the rest")
     if not settings.serve_max_body_mb > 0:
         raise ConfigError(f"{_key('serve_max_body_mb')} must be above 0, got {settings.serve_max_body_mb}")
+    if settings.collection is not None:
+        from .docmeta import collection_name
+
+        collection_name(settings.collection, "setting collection (RAGKIT_COLLECTION)")
     if not settings.ingest_max_file_mb > 0:
         raise ConfigError(f"ingest max_file_mb must be above 0, got {settings.ingest_max_file_mb}")
     return settings

@@ -3,6 +3,7 @@
     RagkitError
     ├── ConfigError        a setting is invalid or a config file does not parse
     ├── UsageError         a call's arguments are unsafe or invalid (also a ValueError)
+    │   └── CollectionNotFound   a named collection is not in the store
     ├── ModelNotFound      a model path does not exist or a bundled model is missing/corrupt
     ├── LoadError          one input file cannot be read (broken, encrypted, empty, binary, …)
     ├── StoreError         the store is unusable (built with another embedder, locked, damaged)
@@ -47,3 +48,7 @@ class StoreLocked(StoreError):
 
 class GenerationError(RagkitError):
     pass
+
+
+class CollectionNotFound(UsageError):
+    """A named collection does not exist in the store (a service maps this to 404)."""

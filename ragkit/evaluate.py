@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from .config import MODES, load_settings
 from .errors import ConfigError, RagkitError
+from .filters import WhereSpec
 from .pipeline import RAG
 from .qa import read_jsonl, source_stem, write_docs
 
@@ -55,8 +56,10 @@ def cache_key(corpus_bytes: bytes, embed_model: str, chunk_settings: dict) -> st
 
 
 def build_eval_rag(corpus_path: str | Path, embed_model: str | None = None, cache: str | Path | None = None,
-                   config: str | None = None, log: Log | None = None) -> tuple[RAG, dict]:
-    """A RAG over the corpus, ingested into a cached store; returns it with the stem → id map.
+                   config: str | None = None, log: Log | None = None,
+                   collection: str | None = None) -> tuple[RAG, dict]:
+    """A RAG over the corpus, ingested into a cached store (into ``collection``, if given);
+    returns it with the stem → id map.
 
     Its embedder remembers query vectors (``MemoEmbedder``): every mode asks the same questions.
     """
@@ -69,14 +72,14 @@ def build_eval_rag(corpus_path: str | Path, embed_model: str | None = None, cach
     model_path = resolve_embedder(s.embed_model_path)
     key = cache_key(corpus_path.read_bytes(), str(model_path.resolve()),
                     {"chunk_max_tokens": s.chunk_max_tokens, "chunk_overlap_sentences": s.chunk_overlap_sentences,
-                     "embed_dtype": resolve_dtype(s.embed_dtype)})
+                     "embed_dtype": resolve_dtype(s.embed_dtype), "collection": collection})
     root = Path(cache) if cache else default_cache()
     root = root.expanduser() / key
     stems = write_docs(corpus, root / "docs")
     embedder = MemoEmbedder(Embedder(model_path, batch_size=s.embed_batch_size, dtype=s.embed_dtype))
     rag = RAG(store=root / "store", settings=s, embedder=embedder)  # store= overrides the configured one
     started = time.perf_counter()
-    report = rag.ingest([root / "docs"], prune=True)
+    report = rag.ingest([root / "docs"], prune=True, collection=collection)
     if report.failed:
         first = report.failed[0]
         raise RagkitError(f"{len(report.failed)} corpus paragraph(s) failed to ingest, "
@@ -111,8 +114,10 @@ def score_ranks(ranks: Sequence[int | None], ks: Sequence[int] = DEFAULT_KS) -> 
 
 
 def evaluate_retrieval(rag: RAG, questions: list[dict], modes: list[str], ks: Sequence[int] = DEFAULT_KS,
-                       stems: dict[str, str] | None = None) -> dict:
-    """Per mode: ``{"n", "recall@k"…, "mrr@K", "seconds"}`` with K = max(ks) chunks retrieved."""
+                       stems: dict[str, str] | None = None, collections: Sequence[str] | None = None,
+                       where: WhereSpec = None) -> dict:
+    """Per mode: ``{"n", "recall@k"…, "mrr@K", "seconds"}`` with K = max(ks) chunks retrieved,
+    searching only ``collections`` / documents passing ``where`` when given."""
     stems = stems or {}
     k = max(max(ks), 1)
     result: dict = {"modes": {}}
@@ -120,7 +125,7 @@ def evaluate_retrieval(rag: RAG, questions: list[dict], modes: list[str], ks: Se
         started = time.perf_counter()
         ranks = []
         for q in questions:
-            hits = rag.retrieve(q["question"], k=k, mode=mode)
+            hits = rag.retrieve(q["question"], k=k, mode=mode, collections=collections, where=where)
             ids = [stems.get(source_stem(h.chunk.source), source_stem(h.chunk.source)) for h in hits]
             ranks.append(gold_rank(ids, str(q["context_id"])))
         metrics = score_ranks(ranks, ks)
@@ -159,7 +164,8 @@ def parse_modes(text: str) -> list[str]:
 
 def run_eval(corpus: str | Path, questions: str | Path, modes: str | Sequence[str] = MODES, limit: int | None = None,
              generate: bool = False, unanswerable: bool = False, cache: str | Path | None = None,
-             embed_model: str | None = None, config: str | None = None, log: Log | None = None) -> dict:
+             embed_model: str | None = None, config: str | None = None, log: Log | None = None,
+             collection: str | None = None) -> dict:
     """Build (or reuse) the eval store and measure each retrieval mode, plus answers with
     ``generate`` and abstention with ``unanswerable``. ``modes``: a list or ``"dense,lexical"``.
     Progress goes to ``log``, if given."""
@@ -169,12 +175,13 @@ def run_eval(corpus: str | Path, questions: str | Path, modes: str | Sequence[st
         if limit < 1:
             raise ConfigError("--limit must be at least 1")
         rows = rows[:limit]
-    rag, stems = build_eval_rag(corpus, embed_model=embed_model, cache=cache, config=config, log=log)
+    rag, stems = build_eval_rag(corpus, embed_model=embed_model, cache=cache, config=config, log=log,
+                                collection=collection)
     orphans = sorted({str(q["context_id"]) for q in rows} - set(stems.values()))
     if orphans:
         raise ConfigError(f"{questions}: {len(orphans)} question(s) name a context_id missing from "
                           f"{corpus}, e.g. {orphans[0]!r}")
-    result = evaluate_retrieval(rag, rows, modes, stems=stems)
+    result = evaluate_retrieval(rag, rows, modes, stems=stems, collections=[collection] if collection else None)
     if generate or unanswerable:  # --unanswerable needs the generator too: abstention is the answer step's call
         from .answer_eval import evaluate_answers
 

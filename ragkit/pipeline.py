@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
+from . import docmeta
 from .config import Settings, load_settings
-from .errors import LoadError, RagkitError, UsageError
-from .index.catalog import FileRecord
+from .errors import CollectionNotFound, LoadError, RagkitError, UsageError
+from .filters import Scope, WhereSpec, parse_where
+from .index.catalog import CollectionInfo, FileRecord
 from .query import Query, as_query
 from .store import FileUpdate, Store
 from .streaming import AnswerStream
 from .hashing import file_sha256
-from .types import Answer, Chunk, Hit
+from .types import DEFAULT_COLLECTION, Answer, Chunk, Hit
 
 if TYPE_CHECKING:
     from .index.embedder import EmbedderCard
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 # call's embeddings (~30 s of work at float32 speed); memory per call is texts and vectors only.
 EMBED_BATCH_CHUNKS = 1024
 TEXTS_DIR = "texts"  # ingest_texts writes here, inside the store
+log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000  # a question, not a document: longer ones cannot fit a prompt with sources
 
 
@@ -42,6 +48,8 @@ class IngestReport:
     pages: int = 0
     chunks: int = 0
     embedded: int = 0
+    moved: int = 0  # files found at a new path with the same content: re-pointed, nothing re-embedded
+    collection: str = DEFAULT_COLLECTION
     removed: list[str] = field(default_factory=list)
     dry_run: bool = False
     failed: list[dict] = field(default_factory=list)
@@ -151,25 +159,37 @@ class RAG:
     # --- ingest ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], prune: bool = False, dry_run: bool = False,
                on_file: Callable[[int, int, str], None] | None = None,
-               follow_symlinks: bool = False) -> IngestReport:
-        """Bring the store up to date with ``paths``: new and changed files are (re)indexed,
-        unchanged ones skipped, broken ones reported in ``failed``; with ``prune`` files that
-        vanished from under ``paths`` are removed (listed in ``removed``).
+               follow_symlinks: bool = False, *, collection: str | None = None,
+               metadata: Mapping[str, str | int | float] | None = None) -> IngestReport:
+        """Bring ``collection`` (default: the configured one, else ``default``) up to date with
+        ``paths``: new and changed files are (re)indexed, unchanged ones skipped, broken ones
+        reported in ``failed``; with ``prune`` files that vanished from under ``paths`` are removed
+        (listed in ``removed``). ``metadata`` is given to every file (``ragkit.docmeta``: it joins
+        the automatic fields and any ``ragkit-meta.toml`` fields).
+
+        A file is the same document however its path is spelled (``docs/``, ``./docs``, the
+        absolute path, from any directory): its identity is its resolved absolute path. A file
+        found at a new path with the content of a document whose file is gone is re-pointed
+        (``moved``), not re-embedded.
 
         ``prune`` refuses (UsageError, nothing removed) when a path is missing or holds no
         supported file: an unmounted share must not empty the store. With ``dry_run`` nothing is
         written; ``removed`` lists what ``prune`` would remove. Symbolic links that lead outside
         ``paths`` are skipped and reported unless ``follow_symlinks``.
         """
+        return self._ingest([str(p) for p in paths], prune, dry_run, on_file, follow_symlinks,
+                            self._collection_for_writing(collection), docmeta.checked(metadata))
+
+    def _ingest(self, paths: list[str], prune: bool, dry_run: bool, on_file: Callable[[int, int, str], None] | None,
+                follow_symlinks: bool, collection: str, given: dict, display_base: str | None = None) -> IngestReport:
         from .loaders import discover
 
         started = time.perf_counter()
-        report = IngestReport(dry_run=dry_run)
-        paths = [str(p) for p in paths]
+        report = IngestReport(dry_run=dry_run, collection=collection)
         if dry_run:
             files, _ = discover(paths)
             if prune:
-                report.removed = _prune_list(self.store(), paths, files)
+                report.removed = [r.source for r in _prune_list(self.store(), paths, files, collection)]
             report.files = len(files)
             report.seconds = time.perf_counter() - started
             return report
@@ -180,15 +200,16 @@ class RAG:
                 report.repaired = repaired
             files, problems = discover(paths, follow_symlinks=follow_symlinks,
                                        max_file_mb=self.settings.ingest_max_file_mb)
-            gone = _prune_list(store, paths, files) if prune else []
+            gone = _prune_list(store, paths, files, collection) if prune else []
             report.failed += [{"path": p, "reason": r} for p, r in problems]
             report.files = len(files)
+            placer = _Placer(store, collection, paths, given, display_base)
             pending: list[_Prepared] = []
             for i, path in enumerate(files, start=1):
                 if on_file:
                     on_file(i, len(files), str(path))
                 try:
-                    prepared = self._prepare(store, path, report)
+                    prepared = self._prepare(store, placer.place(path), report)
                 except LoadError as exc:
                     report.failed.append({"path": exc.path, "reason": exc.reason})
                     continue
@@ -206,31 +227,39 @@ class RAG:
                         self._write(store, pending, report)
                         pending = []
             self._write(store, pending, report)
-            store.remove(gone)
-            report.removed = gone
+            gone = [r for r in gone if r.id not in placer.moved]  # re-pointed, not gone
+            store.remove([r.id for r in gone])
+            report.removed = [r.source for r in gone]
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(self, store: Store, path: Path, report: IngestReport) -> _Prepared | None:
+    def _prepare(self, store: Store, place: "_Place", report: IngestReport) -> _Prepared | None:
         from .loaders import load, skip_reason
         from .loaders.quality import SUSPECT_BELOW
         from .text.chunker import chunk_document
         from .text.japanese import index_tokens
 
-        source = str(path)
+        path, source = place.path, place.source
         stat = path.stat()
-        old = store.file(source)
-        if old and old.size == stat.st_size and old.mtime == stat.st_mtime:
+        old = place.old
+        if old and old.size == stat.st_size and old.mtime == stat.st_mtime and old.given == place.given:
             report.unchanged += 1
             return None
         sha = file_sha256(path)
-        if old and old.sha256 == sha:
+        if old is None:
+            old = place.moved_from(sha)
+            if old is not None:
+                store.repoint(old, place.real, source, stat.st_mtime)
+                report.moved += 1
+                old = dataclasses.replace(old, path=place.real, source=source, mtime=stat.st_mtime)
+        if old and old.sha256 == sha and old.given == place.given:
             report.unchanged += 1
             return None
         # The first file that needs indexing loads the embedder and checks the store was built
         # with it; a run where nothing changed never loads a model.
         self._check_store(store)
-        documents = load(path, pdf_password=self.settings.pdf_password)
+        documents = [dataclasses.replace(d, source=source)
+                     for d in load(path, pdf_password=self.settings.pdf_password)]
         warnings, kept = [], []
         for doc in documents:
             warnings += [{"path": source, "page": doc.page, "reason": w} for w in doc.warnings]
@@ -244,21 +273,25 @@ class RAG:
                 kept.append(doc)
         report.warnings += warnings
         if not kept:
-            raise LoadError(source, "no readable text on any page (" + warnings[0]["reason"] + ")"
+            raise LoadError(str(path), "no readable text on any page (" + warnings[0]["reason"] + ")"
                             if warnings else "no text")
+        doc_id = old.id if old else store.catalog.new_doc_id(place.collection, place.real)
+        key = old.chunk_key if old else doc_id
         limit = min(self.settings.chunk_max_tokens, self.embedder.max_tokens)
         chunks = [c for doc in kept for c in chunk_document(doc, self.embedder.count_tokens, limit,
-                                                             self.settings.chunk_overlap_sentences)]
+                                                             self.settings.chunk_overlap_sentences,
+                                                             key=key, doc_id=doc_id)]
         report.pages += len(kept)
         if old:
             report.changed += 1
         else:
             report.new += 1
-        record = FileRecord(source=source, sha256=sha, size=stat.st_size, mtime=stat.st_mtime,
-                            pages=len(kept), chunks=len(chunks), warnings=[w for w in warnings],
-                            path=os.path.abspath(source))
+        record = FileRecord(id=doc_id, collection=place.collection, source=source, sha256=sha, size=stat.st_size,
+                            mtime=stat.st_mtime, pages=len(kept), chunks=len(chunks), warnings=warnings,
+                            path=place.real, metadata={**docmeta.automatic(path, stat.st_mtime, kept), **place.given},
+                            given=place.given, chunk_key=key)
         return _Prepared(FileUpdate(record, chunks, [index_tokens(c.text) for c in chunks]),
-                         store.chunk_ids(source))
+                         store.chunk_ids(doc_id) if old else set())
 
     def _write(self, store: Store, pending: list[_Prepared], report: IngestReport) -> None:
         """Embed the chunks that are new, then hand the batch to ``Store.write``."""
@@ -271,9 +304,16 @@ class RAG:
         report.embedded += len(fresh)
 
     # --- ask ------------------------------------------------------------------------------------
-    def retrieve(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> list[Hit]:
+    def retrieve(self, question: "str | Query", k: int | None = None, mode: str | None = None, *,
+                 collections: Sequence[str] | None = None, where: "WhereSpec" = None) -> list[Hit]:
         """Best chunks for ``question`` (no generation). The embedder loads only when the dense
-        side can change the result."""
+        side can change the result.
+
+        ``collections``: search only these (even one; CollectionNotFound for a name the store
+        lacks); None: the configured collection, else every collection. ``where``: a metadata
+        filter (``ragkit.filters``: a dict or ``["dept=総務", "year>=2023"]``). Both restrict
+        what is ranked, before ranking, on the lexical and the dense side: this is the access
+        hook for a service that grants each caller some collections."""
         from .retrieve import retrieve
 
         query = _checked_query(question)
@@ -282,6 +322,7 @@ class RAG:
         if k < 1:
             raise UsageError(f"k must be at least 1, got {k}")
         store = self.store()
+        scope = self._scope(store, collections, where)
         if mode == "lexical":
             # BM25 alone needs no model; only the token form must match the store's
             from .text.japanese import TOKEN_FORM
@@ -294,29 +335,75 @@ class RAG:
                         dense_weight=self.settings.retrieve_dense_weight,
                         lexical_weight=self.settings.retrieve_lexical_weight,
                         coverage=self._embedder_facts().coverage,
-                        embed_query=lambda text: self.embedder.embed_query(text))
+                        embed_query=lambda text: self.embedder.embed_query(text), scope=scope)
 
     def ask(self, question: "str | Query", k: int | None = None, mode: str | None = None,
-            on_token: Callable[[str], None] | None = None) -> Answer:
-        """Answer ``question`` from the store with numbered citations (``ragkit.reader``)."""
+            on_token: Callable[[str], None] | None = None, *, collections: Sequence[str] | None = None,
+            where: "WhereSpec" = None) -> Answer:
+        """Answer ``question`` from the store with numbered citations (``ragkit.reader``);
+        ``collections`` and ``where`` as in ``retrieve``."""
         from .reader import answer
 
         query = _checked_query(question)
-        hits = self.retrieve(query, k=k, mode=mode)
+        hits = self.retrieve(query, k=k, mode=mode, collections=collections, where=where)
         return answer(self.generator, query, hits, on_token=on_token,
                       max_answer_tokens=self.settings.llm_max_answer_tokens)
 
+    def _scope(self, store: Store, collections: Sequence[str] | None, where: "WhereSpec") -> Scope:
+        """What a retrieval may see; CollectionNotFound for an unknown collection, a warning (on
+        stderr in the CLI) for filter fields no document has: they match nothing."""
+        names = self._collections_for_reading(store, collections)
+        condition = parse_where(where)
+        if condition is not None:
+            unknown = sorted(condition.fields - store.catalog.known_fields(condition.fields))
+            if unknown:
+                log.warning("no document has the field%s %s; the filter matches nothing",
+                            "s" if len(unknown) > 1 else "", ", ".join(unknown))
+        return Scope(collections=names, filter=condition)
+
+    def _collections_for_reading(self, store: Store, collections: Sequence[str] | str | None) -> tuple[str, ...] | None:
+        if collections is None and self.settings.collection is None:
+            return None
+        names = [collections] if isinstance(collections, str) else list(collections or [self.settings.collection])
+        known = {c.name for c in store.collections()}
+        for name in names:
+            if name not in known:
+                raise CollectionNotFound(f"no collection {name!r} in {store.path}; `ragkit collections` lists "
+                                         f"them ({', '.join(sorted(known)) or 'none yet'})")
+        return tuple(dict.fromkeys(names))
+
+    def _collection_for_writing(self, collection: str | None) -> str:
+        return docmeta.collection_name(collection or self.settings.collection or DEFAULT_COLLECTION)
+
     # --- maintenance ----------------------------------------------------------------------------
-    def sources(self) -> list[FileRecord]:
-        return self.store().files()
+    def sources(self, collection: str | None = None) -> list[FileRecord]:
+        """The documents of ``collection`` (default: the configured one, else every collection)."""
+        store = self.store()
+        names = self._collections_for_reading(store, collection)
+        return [r for r in store.files() if names is None or r.collection in names]
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection of the store with its file and chunk counts."""
+        return self.store().collections()
+
+    def drop_collection(self, name: str) -> int:
+        """Delete collection ``name`` whole (its documents, chunks and vectors); returns how many
+        documents it held. CollectionNotFound when there is none."""
+        store = self.store()
+        with store.writer(self.settings.lock_timeout):
+            self._collections_for_reading(store, [name])
+            return store.drop_collection(name)
 
     def pages(self) -> list[dict]:
         """Per indexed page: source, page, extractor, quality and chunk count."""
         return self.store().pages()
 
-    def remove(self, paths: Iterable[str | Path], all: bool = False, dry_run: bool = False) -> list[str]:
-        """Remove files (or every file under a folder) from the store; returns what was (with
-        ``dry_run``: would be) removed. Paths match by the source as listed or by absolute path.
+    def remove(self, paths: Iterable[str | Path], all: bool = False, dry_run: bool = False,
+               collection: str | None = None) -> list[str]:
+        """Remove files (or every file under a folder) from ``collection`` (default: the
+        configured one, else every collection); returns the sources that were (with ``dry_run``:
+        would be) removed. A path matches in any spelling (relative, ``./``, absolute: it is
+        resolved), by the source as listed, or by document id.
 
         Raises UsageError (a ValueError) for an empty path, for no path without ``all``, and for
         paths that match every file of the store through a folder (``remove .``) without ``all``.
@@ -328,55 +415,69 @@ class RAG:
             raise UsageError("name the files or folders to remove, or pass all=True (--all) to empty the store")
         store = self.store()
         if dry_run:
-            return _removal(store.files(), wanted, all)
+            return [r.source for r in _removal(self.sources(collection), wanted, all)]
         with store.writer(self.settings.lock_timeout):
-            gone = _removal(store.files(), wanted, all)
-            store.remove(gone)
-        return gone
+            gone = _removal(self.sources(collection), wanted, all)
+            store.remove([r.id for r in gone])
+        return [r.source for r in gone]
 
-    def check(self, repair: bool = False) -> dict:
-        """Report whether catalog and vectors agree; with ``repair`` make them agree."""
+    def check(self, repair: bool = False, collection: str | None = None) -> dict:
+        """Report whether catalog and vectors agree (counts for ``collection`` when given); with
+        ``repair`` make them agree."""
         store = self.store()
+        if collection is not None:
+            self._collections_for_reading(store, [collection])
         if not repair:
-            return store.check()
+            return store.check(collection)
         with store.writer(self.settings.lock_timeout):
             repaired = store.reconcile()
-            result = store.check()
+            result = store.check(collection)
         result["repaired"] = repaired
         return result
 
-
     # --- streaming, async, texts without files, lifecycle ------------------------------------------
-    def stream(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> AnswerStream:
+    def stream(self, question: "str | Query", k: int | None = None, mode: str | None = None, *,
+               collections: Sequence[str] | None = None, where: "WhereSpec" = None) -> AnswerStream:
         """``ask`` as an iterator of text pieces (``ragkit.streaming``); the finished Answer is
         in the returned stream's ``answer`` once iterated."""
         query = as_query(question)
-        return AnswerStream(lambda on_token: self.ask(query, k=k, mode=mode, on_token=on_token))
+        return AnswerStream(lambda on_token: self.ask(query, k=k, mode=mode, on_token=on_token,
+                                                      collections=collections, where=where))
 
-    async def aask(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> Answer:
+    async def aask(self, question: "str | Query", k: int | None = None, mode: str | None = None, *,
+                   collections: Sequence[str] | None = None, where: "WhereSpec" = None) -> Answer:
         """``ask`` for asyncio code: runs in a worker thread (generation stays serialised)."""
-        return await asyncio.to_thread(self.ask, question, k, mode)
+        return await asyncio.to_thread(functools.partial(self.ask, question, k, mode, collections=collections,
+                                                         where=where))
 
-    async def aretrieve(self, question: "str | Query", k: int | None = None, mode: str | None = None) -> list[Hit]:
+    async def aretrieve(self, question: "str | Query", k: int | None = None, mode: str | None = None, *,
+                        collections: Sequence[str] | None = None, where: "WhereSpec" = None) -> list[Hit]:
         """``retrieve`` for asyncio code, in a worker thread (retrievals run concurrently)."""
-        return await asyncio.to_thread(self.retrieve, question, k, mode)
+        return await asyncio.to_thread(functools.partial(self.retrieve, question, k, mode,
+                                                         collections=collections, where=where))
 
-    def ingest_texts(self, texts: Mapping[str, str | bytes]) -> IngestReport:
+    def ingest_texts(self, texts: Mapping[str, str | bytes], *, collection: str | None = None,
+                     metadata: Mapping[str, str | int | float] | None = None) -> IngestReport:
         """Index text that does not live in files: ``{"faq/vpn.md": "...", "memo.txt": b"..."}``.
 
         Each name (a relative path with a supported suffix) is written under the store's own
-        ``texts/`` folder and ingested like a file, so re-sending the same text embeds nothing and
-        ``remove`` takes the same name."""
-        root = Path(self.settings.store) / TEXTS_DIR
+        ``texts/`` folder (``texts/.collections/NAME/`` for a collection other than ``default``)
+        and ingested like a file, listed under that name, so re-sending the same text embeds
+        nothing and ``remove`` takes the same name."""
+        name = self._collection_for_writing(collection)
+        root = Path(self.settings.store).absolute() / TEXTS_DIR
+        if name != DEFAULT_COLLECTION:
+            root = root / ".collections" / name
         written = []
-        for name, content in texts.items():
-            target = _inside(root, name)
+        for text_name, content in texts.items():
+            target = _inside(root, text_name)
             target.parent.mkdir(parents=True, exist_ok=True)
             data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
             if not target.is_file() or target.read_bytes() != data:
                 target.write_bytes(data)
-            written.append(target)
-        return self.ingest(written)
+            written.append(str(target))
+        return self._ingest(written, False, False, None, False, name, docmeta.checked(metadata),
+                            display_base=str(root))
 
     def close(self) -> None:
         """Release the store's files and the models it loaded (not the ones passed in); the RAG
@@ -395,6 +496,68 @@ class RAG:
         self.close()
 
 
+@dataclass
+class _Place:
+    """Where one discovered file stands: its identity, display name, user metadata, and the
+    document it already is (``old``) in the collection."""
+
+    path: Path
+    real: str  # resolved absolute path: the identity
+    source: str  # display: relative to the folder holding the ingest root
+    collection: str
+    given: dict
+    old: FileRecord | None
+    placer: "_Placer"
+
+    def moved_from(self, sha256: str) -> FileRecord | None:
+        """A document of the collection with this content whose file no longer exists."""
+        return self.placer.moved_from(sha256, self.real)
+
+
+class _Placer:
+    """Places the files of one ingest run: which root each came from, its display name, its
+    sidecar and ``--meta`` fields, and the document it is."""
+
+    def __init__(self, store: Store, collection: str, paths: list[str], given: dict, display_base: str | None):
+        self.store = store
+        self.collection = collection
+        self.given = given
+        self.display_base = display_base
+        self.roots = sorted(((os.path.abspath(p), os.path.realpath(p)) for p in paths), key=lambda r: -len(r[0]))
+        self.sidecars = docmeta.Sidecars()
+        self._legacy: dict[str, FileRecord] | None = None
+        self.moved: set[str] = set()  # ids of documents re-pointed to a new path this run
+
+    def place(self, path: Path) -> _Place:
+        absolute, real = os.path.abspath(path), os.path.realpath(path)
+        given_root, real_root = next(((g, r) for g, r in self.roots if _under(absolute, g)), (absolute, real))
+        given = {**self.sidecars.fields(real, real_root), **self.given}
+        old = self.store.file(self.collection, real) or self._adopt(real)
+        return _Place(path, real, self._display(absolute, given_root, real_root), self.collection, given, old, self)
+
+    def _display(self, absolute: str, given_root: str, real_root: str) -> str:
+        if self.display_base is not None:
+            return os.path.relpath(absolute, self.display_base)
+        if absolute == given_root:  # a file named directly
+            return os.path.basename(absolute)
+        return os.path.join(os.path.basename(real_root), os.path.relpath(absolute, given_root))
+
+    def _adopt(self, real: str) -> FileRecord | None:
+        """A document migrated from a store that recorded only the path as typed, if that path
+        read from here is this file."""
+        if self._legacy is None:
+            self._legacy = {os.path.realpath(r.path or r.source): r for r in self.store.files(self.collection)
+                            if not os.path.isabs(r.path or "")}
+        return self._legacy.get(real)
+
+    def moved_from(self, sha256: str, real: str) -> FileRecord | None:
+        for record in self.store.catalog.files_with_sha256(self.collection, sha256):
+            if record.id not in self.moved and not os.path.exists(record.abspath):
+                self.moved.add(record.id)
+                return record
+        return None
+
+
 def _inside(root: Path, name: str) -> Path:
     """``root / name`` for a relative ``name`` that stays inside ``root``; ValueError otherwise."""
     relative = Path(name)
@@ -403,13 +566,6 @@ def _inside(root: Path, name: str) -> Path:
     return root / relative
 
 
-def _under(source: str, roots: Iterable[str]) -> bool:
-    src = os.path.normpath(source)
-    for root in roots:
-        root = os.path.normpath(root)
-        if src == root or src.startswith(root.rstrip(os.sep) + os.sep) or root == ".":
-            return True
-    return False
 def _checked_query(question: "str | Query") -> Query:
     """The question read once, refused (UsageError) when too long to be a question."""
     text = question.text if isinstance(question, Query) else question
@@ -424,32 +580,36 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _removal(records: list[FileRecord], wanted: list[str], all: bool) -> list[str]:
-    """The sources ``remove(wanted)`` takes: named exactly, or under a named folder (compared as
-    absolute paths, so ``.`` is the current folder, not everything). Matching the whole store
-    through a folder needs ``all``."""
+def _removal(records: list[FileRecord], wanted: list[str], all: bool) -> list[FileRecord]:
+    """The documents ``remove(wanted)`` takes: named by id or source exactly, or by a path in any
+    spelling (resolved, so ``docs/a.txt``, ``./docs/a.txt`` and the absolute path are one file),
+    or under a named folder (``.`` is the current folder, not everything). Matching the whole
+    store through a folder needs ``all``."""
     if all:
-        return [r.source for r in records]
+        return list(records)
     exact = set(wanted)
-    roots = [os.path.abspath(w) for w in wanted]
-    gone = [r.source for r in records if r.source in exact or any(_under(r.abspath, root) for root in roots)]
-    if len(records) > 1 and len(gone) == len(records) and not set(gone) <= exact:
+    roots = {os.path.abspath(w) for w in wanted} | {os.path.realpath(w) for w in wanted}
+    gone = [r for r in records if r.source in exact or r.id in exact
+            or any(_under(r.abspath, root) for root in roots)]
+    if len(records) > 1 and len(gone) == len(records) and not {r.source for r in gone} <= exact:
         raise UsageError(f"{' '.join(wanted)} matches every file in the store ({len(records)}); "
                          "pass --all (all=True) to remove them all, or name fewer files")
     return gone
 
 
-def _prune_list(store: Store, roots: list[str], seen: list[Path]) -> list[str]:
-    """Sources under the resolved ``roots`` that this run did not find and that no longer exist.
+def _prune_list(store: Store, roots: list[str], seen: list[Path], collection: str) -> list[FileRecord]:
+    """Documents of ``collection`` under ``roots`` that this run did not find and whose files no
+    longer exist.
 
     Refuses (UsageError) when a root is missing or holds no supported file: an unmounted share
     looks exactly like a folder whose files were all deleted."""
-    resolved = [os.path.abspath(r) for r in roots]
-    found = {os.path.abspath(f) for f in seen}
-    for given, root in zip(roots, resolved):
-        if not any(_under(f, root) for f in found):
+    found_given = {os.path.abspath(f) for f in seen}
+    found = {os.path.realpath(f) for f in seen}
+    for given in roots:
+        if not any(_under(f, os.path.abspath(given)) for f in found_given):
             raise UsageError(f"{given} is missing or empty; not pruning (nothing removed)")
-    return [r.source for r in store.files()
+    resolved = {os.path.abspath(r) for r in roots} | {os.path.realpath(r) for r in roots}
+    return [r for r in store.files(collection)
             if r.abspath not in found and any(_under(r.abspath, root) for root in resolved)
             and not os.path.exists(r.abspath)]
 

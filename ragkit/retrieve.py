@@ -22,6 +22,7 @@ from .types import Hit
 if TYPE_CHECKING:
     import numpy as np
 
+    from .filters import Scope
     from .query import Query
     from .store import Store
 
@@ -63,8 +64,12 @@ def rrf_fuse(dense: list[tuple[str, float]], lexical: list[tuple[str, float]],
 def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
              dense_weight: str | float = "auto", lexical_weight: float = 1.0,
              coverage: Callable[[str], float] | None = None,
-             embed_query: "Callable[[str], np.ndarray] | None" = None) -> list[Hit]:
-    """Top ``k`` hits for ``query``; each hit carries the scores and ranks of the sides that ran.
+             embed_query: "Callable[[str], np.ndarray] | None" = None, scope: "Scope | None" = None) -> list[Hit]:
+    """Top ``k`` hits for ``query``; each hit carries the scores and ranks of the sides that ran,
+    and its document's collection and metadata.
+
+    ``scope`` (collections, metadata filter) restricts both sides before they rank, so the top
+    ``k`` are the best of what it allows (``ragkit.filters``).
 
     ``coverage`` (the embedder's vocabulary coverage of a text) sets the dense weight in hybrid
     mode; ``embed_query`` is called only when the dense side runs, so a caller can load the
@@ -77,7 +82,7 @@ def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
     if mode in ("lexical", "hybrid"):
         # BM25 runs in SQLite, which releases the GIL: in hybrid mode it overlaps with the
         # question's embedding and the Chroma query instead of adding to them
-        pending = _LEXICAL_POOL.submit(store.search_lexical, query.content_tokens, n)
+        pending = _LEXICAL_POOL.submit(store.search_lexical, query.content_tokens, n, scope)
     weight = 1.0
     if mode in ("dense", "hybrid") and embed_query is None:
         raise ValueError("dense retrieval needs an embedder")
@@ -88,7 +93,7 @@ def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
     # a dense side with weight 0 cannot change the fused order: skip the question's embedding
     # and the vector query altogether
     if mode == "dense" or (mode == "hybrid" and weight > 0):
-        dense = store.search_dense(embed_query(query.normalized), n)
+        dense = store.search_dense(embed_query(query.normalized), n, scope)
     if pending is not None:
         lexical = pending.result()
     if mode == "dense":
@@ -99,14 +104,16 @@ def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
         ranked = rrf_fuse(dense, lexical, weight, lexical_weight)
     ranked = ranked[:k]
     chunks = store.chunks([cid for cid, _ in ranked])
+    docs = store.documents([c.doc for c in chunks.values()])
     d_score = {cid: (s, r) for r, (cid, s) in enumerate(dense, start=1)}
     l_score = {cid: (s, r) for r, (cid, s) in enumerate(lexical, start=1)}
     hits = []
     for cid, score in ranked:
-        if cid not in chunks:  # a vector whose chunk a concurrent writer just replaced
+        doc = docs.get(chunks[cid].doc) if cid in chunks else None
+        if doc is None:  # a vector whose chunk a concurrent writer just replaced
             continue
         ds, dr = d_score.get(cid, (None, None))
         ls, lr = l_score.get(cid, (None, None))
         hits.append(Hit(chunk=chunks[cid], score=score, dense_score=ds, lexical_score=ls,
-                        dense_rank=dr, lexical_rank=lr))
+                        dense_rank=dr, lexical_rank=lr, collection=doc.collection, metadata=doc.metadata))
     return hits

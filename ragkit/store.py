@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from .errors import StoreError, StoreLocked
-from .index.catalog import Catalog, FileRecord
+from .filters import Scope
+from .index.catalog import Catalog, CollectionInfo, FileRecord
 from .types import Chunk
 
 if TYPE_CHECKING:
@@ -96,14 +97,20 @@ class Store:
         self._vectors = None
 
     # --- reading ----------------------------------------------------------------------------
-    def file(self, source: str) -> FileRecord | None:
-        return self.catalog.file(source)
+    def file(self, collection: str, path: str) -> FileRecord | None:
+        return self.catalog.file(collection, path)
 
-    def files(self) -> list[FileRecord]:
-        return self.catalog.files()
+    def files(self, collection: str | None = None) -> list[FileRecord]:
+        return self.catalog.files(collection)
 
-    def chunk_ids(self, source: str | None = None) -> set[str]:
-        return self.catalog.chunk_ids(source)
+    def documents(self, ids: Sequence[str]) -> dict[str, FileRecord]:
+        return self.catalog.documents(ids)
+
+    def collections(self) -> list[CollectionInfo]:
+        return self.catalog.collections()
+
+    def chunk_ids(self, doc: str | None = None) -> set[str]:
+        return self.catalog.chunk_ids(doc)
 
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         return self.catalog.chunks(ids)
@@ -114,41 +121,66 @@ class Store:
     def count_chunks(self) -> int:
         return self.catalog.count_chunks()
 
-    def search_lexical(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
-        """Best ``k`` (chunk id, BM25 score) for the query tokens."""
-        return self.catalog.lexical_search(tokens, k)
+    def search_lexical(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        """Best ``k`` (chunk id, BM25 score) for the query tokens among the chunks ``scope`` allows."""
+        return self.catalog.lexical_search(tokens, k, scope)
 
-    def search_dense(self, vector: "np.ndarray", k: int) -> list[tuple[str, float]]:
-        """Best ``k`` (chunk id, cosine similarity) for a query vector."""
-        return self.vectors.query(vector, k)
+    def search_dense(self, vector: "np.ndarray", k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        """Best ``k`` (chunk id, cosine similarity) for a query vector among the chunks ``scope``
+        allows: whole collections by the collection's own index, a metadata filter by the
+        allowed chunk ids (``ragkit.index.vectors``)."""
+        if scope is None or scope.everything:
+            return self.vectors.query(vector, k)
+        if scope.filter is None:
+            return self.vectors.query(vector, k, where={c: None for c in scope.collections or ()})
+        return self.vectors.query(vector, k, where=self.catalog.scope_chunks(scope))
 
     # --- writing (the protocol in the module docstring) ---------------------------------------
     def write(self, updates: Sequence[FileUpdate], fresh: Sequence[Chunk], vectors: "np.ndarray") -> None:
-        """Make each update's chunks the file's only chunks. ``fresh`` are the chunks whose
+        """Make each update's chunks its document's only chunks. ``fresh`` are the chunks whose
         vectors are not stored yet, with their ``vectors`` (one row each)."""
         if fresh:
-            # step 1 for every file of the batch in one upsert: Chroma's cost is per call
-            # (~30 ms), so one call per file made writing a folder of small files slow
-            self.vectors.add([c.id for c in fresh], vectors, [c.source for c in fresh])
+            # step 1 for every file of the batch in one upsert per collection: Chroma's cost is
+            # per call (~30 ms), so one call per file made writing a folder of small files slow
+            collection_of = {u.record.id: u.record.collection for u in updates}
+            rows: dict[str, list[int]] = {}
+            for i, chunk in enumerate(fresh):
+                rows.setdefault(collection_of[chunk.doc], []).append(i)
+            for collection, picked in rows.items():
+                self.vectors.add(collection, [fresh[i].id for i in picked], vectors[picked],
+                                 [fresh[i].doc for i in picked])
         for update in updates:
-            old = self.catalog.chunk_ids(update.record.source)
+            old = self.catalog.chunk_ids(update.record.id)
             self.catalog.replace_file(update.record, update.chunks, update.tokens)
             self._wrote()
             stale = old - {c.id for c in update.chunks}
             if stale:
                 self.vectors.delete(stale)
 
-    def remove(self, sources: Iterable[str]) -> set[str]:
-        """Forget files (catalog first, in one transaction, then their vectors); returns the
-        removed chunk ids."""
-        sources = list(sources)
-        if not sources:
+    def repoint(self, record: FileRecord, path: str, source: str, mtime: float) -> None:
+        """``record``'s file moved (same content, old path gone): only the catalog changes."""
+        self.catalog.repoint(record.id, path, source, mtime)
+        self._wrote()
+
+    def remove(self, docs: Iterable[str]) -> set[str]:
+        """Forget documents by id (catalog first, in one transaction, then their vectors);
+        returns the removed chunk ids."""
+        docs = list(docs)
+        if not docs:
             return set()
-        ids = self.catalog.remove_files(sources)
+        ids = self.catalog.remove_files(docs)
         self._wrote()
         if ids:
             self.vectors.delete(ids)
         return ids
+
+    def drop_collection(self, name: str) -> int:
+        """Forget every document of collection ``name``, then its vectors whole; returns how many."""
+        docs = [r.id for r in self.catalog.files(name)]
+        self.catalog.remove_files(docs)
+        self._wrote()
+        self.vectors.drop(name)
+        return len(docs)
 
     # --- what built the store ---------------------------------------------------------------
     def check_built_with(self, built_with: dict) -> None:
@@ -226,32 +258,45 @@ class Store:
 
     # --- consistency -------------------------------------------------------------------------
     def _disagreements(self) -> tuple[set[str], set[str], set[str], list[str]]:
-        """(catalog ids, vector ids, orphan vector ids, files whose chunks or counts are off)."""
+        """(catalog ids, vector ids, orphan vector ids, documents whose chunks or counts are off)."""
         catalog_ids = self.catalog.chunk_ids()
         vector_ids = self.vectors.ids()
         missing = catalog_ids - vector_ids
-        broken = {c.source for c in self.catalog.chunks(sorted(missing)).values()}
-        broken |= {f.source for f in self.catalog.files() if f.chunks != len(self.catalog.chunk_ids(f.source))}
+        broken = {c.doc for c in self.catalog.chunks(sorted(missing)).values()}
+        broken |= {f.id for f in self.catalog.files() if f.chunks != len(self.catalog.chunk_ids(f.id))}
         return catalog_ids, vector_ids, vector_ids - catalog_ids, sorted(broken)
 
-    def check(self) -> dict:
-        """Compare catalog and vectors; report what disagrees without changing anything."""
+    def check(self, collection: str | None = None) -> dict:
+        """Compare catalog and vectors; report what disagrees without changing anything. With
+        ``collection``, the counts and lists are that collection's (orphan vectors belong to none).
+
+        ``files_relative_path`` lists documents migrated from a store that never recorded where
+        they were (ragkit before schema 4): ingesting the same files again adopts them."""
         catalog_ids, vector_ids, orphans, broken = self._disagreements()
         lexical_ok = self.catalog.lexical_consistent()
+        files = self.catalog.files(collection)
+        if collection is not None:
+            mine = {f.id for f in files}
+            catalog_ids = {cid for cid, c in self.catalog.collection_of(catalog_ids).items() if c == collection}
+            broken = [b for b in broken if b in mine]
+        by_id = {f.id: f for f in self.catalog.files()}
         return {
             "consistent": not orphans and not broken and catalog_ids <= vector_ids and lexical_ok,
-            "files": len(self.catalog.files()),
+            "collection": collection,
+            "files": len(files),
             "chunks": len(catalog_ids),
-            "vectors": len(vector_ids),
+            "vectors": len(vector_ids) if collection is None else len(catalog_ids & vector_ids),
             "orphan_vectors": len(orphans),
             "chunks_without_vectors": len(catalog_ids - vector_ids),
-            "files_incomplete": broken,
+            "files_incomplete": sorted(by_id[b].source for b in broken if b in by_id),
+            "files_relative_path": [f.source for f in files if not os.path.isabs(f.path or "")],
             "lexical_consistent": lexical_ok,
         }
 
     def reconcile(self) -> dict:
         """Restore agreement: drop orphan vectors, forget files whose chunks lack vectors."""
         _, vector_ids, orphans, forgotten = self._disagreements()
+        names = {f.id: f.source for f in self.catalog.files(ids=forgotten)} if forgotten else {}
         if orphans:
             self.vectors.delete(orphans)
         if forgotten:
@@ -261,7 +306,7 @@ class Store:
         if not self.catalog.lexical_consistent():
             self.catalog.rebuild_lexical()
             self._wrote()
-        return {"orphan_vectors_deleted": len(orphans), "files_forgotten": forgotten}
+        return {"orphan_vectors_deleted": len(orphans), "files_forgotten": [names.get(d, d) for d in forgotten]}
 
 
 def _make_private_dir(path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+DEFAULT_COLLECTION = "default"  # where documents go when no collection is named
 
 @dataclass(frozen=True)
 class Document:
@@ -38,11 +39,15 @@ class Chunk:
     extractor: str = ""
     quality: float | None = None
     location: str | None = None
+    doc: str = ""  # the id of the document (catalog file) it belongs to; "" before it is stored
 
 
-def chunk_id(source: str, page: int | None, start: int, text: str, location: str | None = None) -> str:
-    """Deterministic id: the same text at the same place of the same file gets the same id."""
-    key = f"{source}\0{page if page is not None else ''}\0{start}\0{text}"
+def chunk_id(key: str, page: int | None, start: int, text: str, location: str | None = None) -> str:
+    """Deterministic id: the same text at the same place of the same document gets the same id.
+
+    ``key`` names the document: its stable id (``FileRecord.chunk_key``), so a file that moves
+    keeps its chunk ids and vectors; stores from before collections used the source path."""
+    key = f"{key}\0{page if page is not None else ''}\0{start}\0{text}"
     if location is not None:  # only then, so ids of located-less chunks stay as they were
         key += f"\0{location}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
@@ -58,6 +63,8 @@ class Hit:
     lexical_score: float | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    collection: str = DEFAULT_COLLECTION
+    metadata: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -65,6 +72,8 @@ class Hit:
             "source": self.chunk.source,
             "page": self.chunk.page,
             "location": self.chunk.location,
+            "collection": self.collection,
+            "metadata": self.metadata,
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
             "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
@@ -85,6 +94,15 @@ class Citation:
     text: str
     supported: bool | None = None
     location: str | None = None
+    collection: str = DEFAULT_COLLECTION
+    metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, n: int, hit: Hit, text: str, supported: bool | None) -> "Citation":
+        """Source ``[n]`` backed by ``hit``, quoting ``text`` of it."""
+        return cls(n=n, source=hit.chunk.source, page=hit.chunk.page, score=hit.score, text=text,
+                   supported=supported, location=hit.chunk.location, collection=hit.collection,
+                   metadata=hit.metadata)
 
     def to_json(self) -> dict:
         return {
@@ -92,6 +110,8 @@ class Citation:
             "source": self.source,
             "page": self.page,
             "location": self.location,
+            "collection": self.collection,
+            "metadata": self.metadata,
             "score": round(self.score, 6),
             "text": self.text,
             "supported": self.supported,

@@ -13,7 +13,7 @@ def make_chunks(source, texts):
     out, pos = [], 0
     for i, t in enumerate(texts):
         out.append(Chunk(id=chunk_id(source, 1, pos, t), source=source, page=1, index=i, start=pos,
-                         end=pos + len(t), text=t))
+                         end=pos + len(t), text=t, doc=source))
         pos += len(t) + 1
     return out
 
@@ -23,8 +23,8 @@ def write(store, source, texts, sha="x"):
     old = store.chunk_ids(source)
     fresh = [c for c in chunks if c.id not in old]
     vecs = np.random.default_rng(0).normal(size=(len(fresh), 8)).astype(np.float32)
-    store.write([FileUpdate(FileRecord(source, sha, 1, 1.0, pages=1), chunks, [t.lower().split() for t in texts])],
-                fresh, vecs)
+    record = FileRecord(source, sha, 1, 1.0, pages=1, id=source, path=f"/docs/{source}", chunk_key=source)
+    store.write([FileUpdate(record, chunks, [t.lower().split() for t in texts])], fresh, vecs)
     return chunks
 
 
@@ -58,7 +58,7 @@ def test_reconcile_drops_orphan_vectors_and_forgets_incomplete_files(tmp_path):
     write(store, "a.txt", ["one", "two"])
     write(store, "b.txt", ["three"])
     # a crash after step 1 (vectors added, catalog not committed) leaves an orphan vector
-    store.vectors.add(["orphan"], np.ones((1, 8), dtype=np.float32), ["c.txt"])
+    store.vectors.add("default", ["orphan"], np.ones((1, 8), dtype=np.float32), ["c.txt"])
     # a vector lost for a committed file
     lost = next(iter(store.chunk_ids("b.txt")))
     store.vectors.delete([lost])

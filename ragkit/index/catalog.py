@@ -8,6 +8,7 @@ other place a chunk lives; `ragkit.store` reconciles the two.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import StoreError
-from ..types import Chunk
+from ..filters import Scope
+from ..types import DEFAULT_COLLECTION, Chunk
 from .lexical import SCHEMA as LEXICAL_SCHEMA
 from .lexical import LexicalIndex
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 """Version of the catalog layout this ragkit writes; ``_MIGRATIONS`` bring older ones up to it.
 
 1: manifest, chunks and lexical tables (ragkit 0.1.0, before versions were recorded)
@@ -31,20 +33,33 @@ SCHEMA_VERSION = 4
 4: ``files.path``: the file's absolute path when ingested (``source`` is the path as typed, relative
    to the directory ingest ran in, so it cannot tell ``docs/a.txt`` run from ``/x`` from ``a.txt``
    run from ``/x/docs``); ``meta.generation`` counts writes
+5: (issue #18)
+6: collections and stable identity: a file is a document ``files.id``, unique by (``collection``,
+   resolved absolute ``path``); ``source`` is only its display name; ``metadata`` (JSON, what
+   filters read) and ``given`` (the user's part of it); ``chunk_key`` is what its chunk ids derive
+   from (its id; the old ``source`` for migrated rows, so their chunk ids and vectors stay);
+   ``chunks.doc`` ties chunks to their document. (Vectors need no change: the ``default``
+   collection keeps the Chroma collection older stores had, ``ragkit.index.vectors``.)
 """
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+_FILES_TABLE = """
 CREATE TABLE IF NOT EXISTS files (
-    source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
-    pages INTEGER NOT NULL, chunks INTEGER NOT NULL, ingested_at REAL NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]', path TEXT);
+    id TEXT PRIMARY KEY, collection TEXT NOT NULL, path TEXT NOT NULL, source TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, pages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL, ingested_at REAL NOT NULL, warnings TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}', given TEXT NOT NULL DEFAULT '{}', chunk_key TEXT NOT NULL,
+    UNIQUE (collection, path))"""
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);""" + _FILES_TABLE + """;
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, page INTEGER,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
-    extractor TEXT NOT NULL DEFAULT '', quality REAL, location TEXT);
+    extractor TEXT NOT NULL DEFAULT '', quality REAL, location TEXT, doc TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 """ + LEXICAL_SCHEMA
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files(sha256)"""  # after migrating: older chunks lack ``doc``
 
 
 def _migrate_1_to_2(db: sqlite3.Connection) -> None:
@@ -67,10 +82,59 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE files ADD COLUMN path TEXT")
 
 
-_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}  # from version -> step to version + 1
-READ_ONLY_FROM = 3
-"""The oldest schema a read-only open can serve without migrating: searching reads
-``chunks.location`` (3); 4 only added what reading does without (``files.path``, ``meta.generation``)."""
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """# placeholder until #18 lands: issue #18 owns version 5."""
+
+
+def _migrate_5_to_6(db: sqlite3.Connection) -> None:
+    """Files become documents in the ``default`` collection, keyed by id and resolved path.
+
+    A row with a recorded absolute path (schema 4) gets it resolved; an older row keeps its
+    relative source as path (``check`` lists it; the next ingest of that file adopts it). Rows
+    that turn out to be the same file twice (``docs/a.txt`` and ``/x/docs/a.txt``) keep the first;
+    the other's chunks go (their vectors become orphans, which the next ingest or ``check
+    --repair`` deletes). Chunk ids stay: ``chunk_key`` is the old source."""
+    db.execute("ALTER TABLE files RENAME TO files_v5")
+    db.execute(_FILES_TABLE)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(files_v5)")]
+    taken: set[str] = set()
+    for row in db.execute("SELECT * FROM files_v5 ORDER BY ingested_at, source").fetchall():
+        old = dict(zip(columns, row))
+        path = os.path.realpath(old["path"]) if old.get("path") else old["source"]
+        if path in taken:
+            db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)", (old["source"],))
+            db.execute("DELETE FROM chunks WHERE source = ?", (old["source"],))
+            continue
+        taken.add(path)
+        name = os.path.basename(old["source"])
+        auto = {"name": name, "suffix": os.path.splitext(name)[1].lower()}
+        db.execute("INSERT INTO files (id, collection, path, source, sha256, size, mtime, pages, chunks, ingested_at,"
+                   " warnings, metadata, chunk_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (new_doc_id(db, DEFAULT_COLLECTION, path), DEFAULT_COLLECTION, path, old["source"], old["sha256"],
+                    old["size"], old["mtime"], old["pages"], old["chunks"], old["ingested_at"], old["warnings"],
+                    json.dumps(auto, ensure_ascii=False), old["source"]))
+    db.execute("DROP TABLE files_v5")
+    if "doc" not in {row[1] for row in db.execute("PRAGMA table_info(chunks)")}:
+        db.execute("ALTER TABLE chunks ADD COLUMN doc TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE chunks SET doc = coalesce((SELECT id FROM files WHERE files.chunk_key = chunks.source), '')")
+
+
+_MIGRATIONS = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
+               5: _migrate_5_to_6}  # from version -> step to version + 1
+READ_ONLY_FROM = 6
+"""The oldest schema a read-only open can serve without migrating: searching reads ``chunks.doc``
+and ``files.collection`` (6)."""
+
+
+def new_doc_id(db, collection: str, path: str) -> str:
+    """A document id derived from where it was first seen (so rebuilding a store gives the same
+    ids), made unique: a moved document keeps the id of its first path."""
+    for n in range(1000):
+        key = f"{collection}\0{path}" + (f"\0{n}" if n else "")
+        doc_id = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        if db.execute("SELECT 1 FROM files WHERE id = ?", (doc_id,)).fetchone() is None:
+            return doc_id
+    raise StoreError(f"cannot find a free document id for {path}")  # pragma: no cover
 
 
 def damaged(store: Path, what: str) -> str:
@@ -105,7 +169,11 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 @dataclass(frozen=True)
 class FileRecord:
-    """What the manifest knows of one ingested file."""
+    """What the catalog knows of one document: an ingested file in one collection.
+
+    ``id`` is stable (the HTTP service deletes by it) and survives a move; ``path`` is the file's
+    resolved absolute path (its identity within the collection); ``source`` is how it is shown
+    (relative to the folder holding the ingest root: ``docs/a.txt`` however ``docs`` was typed)."""
 
     source: str
     sha256: str
@@ -115,17 +183,35 @@ class FileRecord:
     chunks: int = 0
     ingested_at: float = 0.0
     warnings: list = field(default_factory=list)
-    path: str | None = None  # absolute path when ingested (None: a store from before schema 3)
+    path: str | None = None
+    id: str = ""
+    collection: str = DEFAULT_COLLECTION
+    metadata: dict = field(default_factory=dict)
+    given: dict = field(default_factory=dict)  # the user's part of ``metadata`` (--meta, sidecars)
+    chunk_key: str = ""
 
     @property
     def abspath(self) -> str:
-        """Where the file is: the recorded absolute path, else ``source`` from the current directory."""
-        return self.path or os.path.abspath(self.source)
+        """Where the file is: the recorded path (a migrated relative one from the current directory)."""
+        return os.path.abspath(self.path or self.source)
 
     def to_json(self) -> dict:
-        return {"source": self.source, "pages": self.pages, "chunks": self.chunks, "sha256": self.sha256,
-                "size": self.size, "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.ingested_at)),
-                "warnings": self.warnings}
+        return {"id": self.id, "collection": self.collection, "source": self.source, "path": self.path,
+                "pages": self.pages, "chunks": self.chunks, "sha256": self.sha256, "size": self.size,
+                "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.ingested_at)),
+                "metadata": self.metadata, "warnings": self.warnings}
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """One collection of a store and how much it holds."""
+
+    name: str
+    files: int
+    chunks: int
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "files": self.files, "chunks": self.chunks}
 
 
 class Catalog:
@@ -180,6 +266,8 @@ class Catalog:
             while version < SCHEMA_VERSION:
                 _MIGRATIONS[version](self.db)
                 version += 1
+            for statement in _INDEXES.split(";"):
+                self.db.execute(statement)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (json.dumps(version),))
 
     @property
@@ -196,50 +284,120 @@ class Catalog:
                                 [(k, json.dumps(v, ensure_ascii=False)) for k, v in values.items()])
 
     # --- manifest -------------------------------------------------------------------------
-    def file(self, source: str) -> FileRecord | None:
-        row = self.db.execute("SELECT * FROM files WHERE source = ?", (source,)).fetchone()
-        return _record(row) if row else None
+    def file(self, collection: str, path: str) -> FileRecord | None:
+        """The document of ``collection`` at resolved absolute ``path``."""
+        rows = self.db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE collection = ? AND path = ?", (collection, path))
+        return _record(rows[0]) if rows else None
 
-    def files(self) -> list[FileRecord]:
-        return [_record(r) for r in self.db.execute("SELECT * FROM files ORDER BY source")]
+    def files(self, collection: str | None = None, ids: Sequence[str] | None = None) -> list[FileRecord]:
+        """Documents ordered by collection and source; only ``collection``'s / those ``ids`` if given."""
+        sql, params = f"SELECT {_FILE_COLUMNS} FROM files", []
+        if collection is not None:
+            sql, params = sql + " WHERE collection = ?", [collection]
+        records = [_record(r) for r in self.db.execute(sql + " ORDER BY collection, source, path", params)]
+        if ids is not None:
+            wanted = set(ids)
+            records = [r for r in records if r.id in wanted]
+        return records
 
-    def chunk_ids(self, source: str | None = None) -> set[str]:
-        if source is None:
+    def documents(self, ids: Sequence[str]) -> dict[str, FileRecord]:
+        """Documents by id (the ones that exist)."""
+        out: dict[str, FileRecord] = {}
+        ids = list(dict.fromkeys(ids))
+        for lo in range(0, len(ids), 500):
+            part = ids[lo:lo + 500]
+            for row in self.db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE id IN ({','.join('?' * len(part))})", part):
+                out[row[0]] = _record(row)
+        return out
+
+    def files_with_sha256(self, collection: str, sha256: str) -> list[FileRecord]:
+        return [_record(r) for r in self.db.execute(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE collection = ? AND sha256 = ?", (collection, sha256))]
+
+    def new_doc_id(self, collection: str, path: str) -> str:
+        return new_doc_id(self.db, collection, path)
+
+    def chunk_ids(self, doc: str | None = None) -> set[str]:
+        """Every chunk id, or those of document ``doc``."""
+        if doc is None:
             return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
-        return {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE source = ?", (source,))}
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc = ?", (doc,))}
+
+    def collection_of(self, chunk_ids: Iterable[str]) -> dict[str, str]:
+        """chunk id → the collection its document is in (for the ids that exist)."""
+        ids, out = list(chunk_ids), {}
+        for lo in range(0, len(ids), 500):
+            part = ids[lo:lo + 500]
+            out.update(self.db.execute("SELECT c.id, f.collection FROM chunks c JOIN files f ON f.id = c.doc "
+                                       f"WHERE c.id IN ({','.join('?' * len(part))})", part))
+        return out
 
     def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]]) -> None:
-        """Atomically make ``chunks`` the only chunks of ``record.source`` and record the file."""
+        """Atomically make ``chunks`` the only chunks of document ``record.id`` and record it."""
         with self._tx():
-            self._delete_source(record.source)
+            self._delete_doc(record.id)
             for chunk, toks in zip(chunks, tokens):
                 cur = self.db.execute(
-                    "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality, location)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (chunk.id, chunk.source, chunk.page, chunk.index, chunk.start, chunk.end, chunk.text,
-                     chunk.extractor, chunk.quality, chunk.location))
+                    "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality, location, doc)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (chunk.id, record.source, chunk.page, chunk.index, chunk.start, chunk.end, chunk.text,
+                     chunk.extractor, chunk.quality, chunk.location, record.id))
                 self.lexical.add(cur.lastrowid, toks)
             self.db.execute(
-                "INSERT OR REPLACE INTO files (source, sha256, size, mtime, pages, chunks, ingested_at, warnings, path)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                (record.source, record.sha256, record.size, record.mtime, record.pages, len(chunks),
-                 record.ingested_at or time.time(), json.dumps(record.warnings, ensure_ascii=False), record.path))
+                f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (record.id, record.collection, record.path, record.source, record.sha256, record.size, record.mtime,
+                 record.pages, len(chunks), record.ingested_at or time.time(),
+                 json.dumps(record.warnings, ensure_ascii=False), json.dumps(record.metadata, ensure_ascii=False),
+                 json.dumps(record.given, ensure_ascii=False), record.chunk_key))
             self._bump_generation()
 
-    def remove_files(self, sources: Iterable[str]) -> set[str]:
-        """Forget files and their chunks in one transaction; returns the removed chunk ids."""
+    def repoint(self, doc: str, path: str, source: str, mtime: float) -> None:
+        """A document's file moved (same content): record its new place; chunks and vectors stay."""
+        with self._tx():
+            self.db.execute("UPDATE files SET path = ?, source = ?, mtime = ?, metadata = json_set(metadata, "
+                            "'$.name', ?) WHERE id = ?", (path, source, mtime, os.path.basename(path), doc))
+            self.db.execute("UPDATE chunks SET source = ? WHERE doc = ?", (source, doc))
+            self._bump_generation()
+
+    def remove_files(self, docs: Iterable[str]) -> set[str]:
+        """Forget documents and their chunks in one transaction; returns the removed chunk ids."""
         removed: set[str] = set()
         with self._tx():
-            for source in sources:
-                removed |= self.chunk_ids(source)
-                self._delete_source(source)
-                self.db.execute("DELETE FROM files WHERE source = ?", (source,))
+            for doc in docs:
+                removed |= self.chunk_ids(doc)
+                self._delete_doc(doc)
+                self.db.execute("DELETE FROM files WHERE id = ?", (doc,))
             self._bump_generation()
         return removed
 
-    def _delete_source(self, source: str) -> None:
-        self.lexical.delete_source(source)
-        self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+    def _delete_doc(self, doc: str) -> None:
+        self.lexical.delete_doc(doc)
+        self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
+
+    # --- collections and scopes -------------------------------------------------------------
+    def collections(self) -> list[CollectionInfo]:
+        rows = self.db.execute("SELECT collection, count(*), sum(chunks) FROM files GROUP BY collection ORDER BY collection")
+        return [CollectionInfo(name=r[0], files=r[1], chunks=r[2] or 0) for r in rows]
+
+    def scope_chunks(self, scope: Scope) -> dict[str, list[str]]:
+        """collection → ids of the chunks ``scope`` lets a retrieval see there."""
+        where, params = scope.sql("f")
+        out: dict[str, list[str]] = {}
+        for cid, collection in self.db.execute(
+                f"SELECT c.id, f.collection FROM files f JOIN chunks c ON c.doc = f.id WHERE {where}", params):
+            out.setdefault(collection, []).append(cid)
+        return out
+
+    def known_fields(self, fields: Iterable[str]) -> set[str]:
+        """Which of ``fields`` some document has (columns always count)."""
+        from ..filters import COLUMNS
+
+        known = set()
+        for name in fields:
+            if name in COLUMNS or self.db.execute(
+                    "SELECT 1 FROM files WHERE json_type(metadata, ?) IS NOT NULL LIMIT 1", (f'$."{name}"',)):
+                known.add(name)
+        return known
 
     # --- lookups --------------------------------------------------------------------------
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
@@ -249,22 +407,27 @@ class Catalog:
             part = ids[lo:lo + 500]
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
-                    f"SELECT id, source, page, idx, start, end, text, extractor, quality, location FROM chunks"
+                    f"SELECT id, source, page, idx, start, end, text, extractor, quality, location, doc FROM chunks"
                     f" WHERE id IN ({marks})", part):
                 out[row[0]] = Chunk(id=row[0], source=row[1], page=row[2], index=row[3], start=row[4], end=row[5],
-                                    text=row[6], extractor=row[7], quality=row[8], location=row[9])
+                                    text=row[6], extractor=row[7], quality=row[8], location=row[9], doc=row[10])
         return out
 
-    def lexical_search(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
-        """Best ``k`` chunk ids by BM25 (``ragkit.index.lexical``), larger score is better."""
-        return self.lexical.search(tokens, k)
+    def lexical_search(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        """Best ``k`` chunk ids by BM25 (``ragkit.index.lexical``), larger score is better; only
+        chunks of documents in ``scope`` are ranked."""
+        if scope is None or scope.everything:
+            return self.lexical.search(tokens, k)
+        where, params = scope.sql("f")
+        return self.lexical.search(tokens, k, (f"SELECT f.id FROM files f WHERE {where}", params))
 
     def pages(self) -> list[dict]:
         """Per indexed page: which extractor produced its text and the page's quality score."""
         rows = self.db.execute(
-            "SELECT source, page, extractor, min(quality), count(*) FROM chunks "
-            "GROUP BY source, page ORDER BY source, page")
-        return [{"source": r[0], "page": r[1], "extractor": r[2], "quality": r[3], "chunks": r[4]} for r in rows]
+            "SELECT c.source, c.page, c.extractor, min(c.quality), count(*), f.collection FROM chunks c "
+            "JOIN files f ON f.id = c.doc GROUP BY c.doc, c.page ORDER BY f.collection, c.source, c.page")
+        return [{"source": r[0], "page": r[1], "extractor": r[2], "quality": r[3], "chunks": r[4], "collection": r[5]}
+                for r in rows]
 
     def count_chunks(self) -> int:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -381,6 +544,11 @@ class _Transaction:
         return False
 
 
+_FILE_COLUMNS = ("id, collection, path, source, sha256, size, mtime, pages, chunks, ingested_at, warnings, "
+                 "metadata, given, chunk_key")
+
+
 def _record(row: tuple) -> FileRecord:
-    return FileRecord(source=row[0], sha256=row[1], size=row[2], mtime=row[3], pages=row[4], chunks=row[5],
-                      ingested_at=row[6], warnings=json.loads(row[7] or "[]"), path=row[8] if len(row) > 8 else None)
+    return FileRecord(id=row[0], collection=row[1], path=row[2], source=row[3], sha256=row[4], size=row[5],
+                      mtime=row[6], pages=row[7], chunks=row[8], ingested_at=row[9], warnings=json.loads(row[10] or "[]"),
+                      metadata=json.loads(row[11] or "{}"), given=json.loads(row[12] or "{}"), chunk_key=row[13])

@@ -28,15 +28,24 @@ class LexicalIndex:
     def add(self, rowid: int, tokens: Sequence[str]) -> None:
         self.db.execute("INSERT INTO lexical (rowid, tokens) VALUES (?, ?)", (rowid, " ".join(tokens)))
 
-    def delete_source(self, source: str) -> None:
-        """Drop the rows of every chunk of ``source`` (before the chunks themselves go)."""
-        self.db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)", (source,))
+    def delete_doc(self, doc: str) -> None:
+        """Drop the rows of every chunk of document ``doc`` (before the chunks themselves go)."""
+        self.db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE doc = ?)", (doc,))
 
-    def search(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
-        """Best ``k`` chunk ids by BM25 with a score where larger is better."""
+    def search(self, tokens: Sequence[str], k: int,
+               docs: tuple[str, Sequence] | None = None) -> list[tuple[str, float]]:
+        """Best ``k`` chunk ids by BM25 with a score where larger is better. ``docs``: an SQL
+        query (with its parameters) selecting the document ids whose chunks may be ranked; the
+        restriction is part of the ranking query, so the top ``k`` are the best allowed ones."""
         expr = fts_query(tokens)
         if not expr:
             return []
+        if docs is not None:
+            sql, params = docs
+            rows = self.db.execute(
+                "SELECT c.id, bm25(lexical) AS s FROM lexical JOIN chunks c ON c.rowid = lexical.rowid "
+                f"WHERE lexical MATCH ? AND c.doc IN ({sql}) ORDER BY s LIMIT ?", (expr, *params, k))
+            return [(cid, -float(score)) for cid, score in rows]
         rows = self.db.execute(
             # rank inside FTS5 first, join only the k winners: joining every matched row before
             # sorting cost 2x at 100k chunks (bench/README.md)

@@ -1,30 +1,49 @@
-"""The dense side: an on-disk Chroma collection that holds our own vectors, keyed by chunk id.
+"""The dense side: on-disk Chroma collections that hold our own vectors, keyed by chunk id.
 
 Chroma never embeds here (its default embedding function would download a model): every call
 passes ``embeddings=`` / ``query_embeddings=``. Chunk text and metadata live in the catalog;
-Chroma keeps the vector and the source name only.
+Chroma keeps the vector and the document id only.
+
+One Chroma collection per ragkit collection (``chroma_name``; ``default`` keeps the name older
+stores used, so they need no change). Measured at 100k vectors (256-d, 10 collections of 10%):
+one Chroma collection with a ``collection`` metadata field and ``where={"collection": ...}``
+answered in 85.7 ms p50 (Chroma filters metadata in SQLite, then searches HNSW with the allowed
+list), one Chroma collection per ragkit collection in 2.4 ms, an unfiltered query in 2.9 ms. A
+metadata filter inside a collection is applied with ``ids=`` (the allowed chunk ids, from the
+catalog): 17.8 ms for 10% of 100k, against 93.5 ms for ``where={"doc": {"$in": ...}}``.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import StoreError
 from .catalog import damaged
 
-COLLECTION = "ragkit-chunks"
+COLLECTION = "ragkit-chunks"  # the ``default`` collection's vectors (every vector before collections)
+DEFAULT_COLLECTION = "default"
+Where = Mapping[str, "Sequence[str] | None"]
+
+
+def chroma_name(collection: str) -> str:
+    """The Chroma collection holding ragkit collection ``collection``'s vectors: Chroma names are
+    ASCII ``[a-zA-Z0-9._-]``, ragkit names may be Japanese."""
+    if collection == DEFAULT_COLLECTION:
+        return COLLECTION
+    return "ragkit-c-" + hashlib.sha256(collection.encode("utf-8")).hexdigest()[:24]
 
 
 class VectorIndex:
-    """Add, delete and query vectors in one Chroma collection under ``path``."""
+    """Add, delete and query vectors in the Chroma collections under ``path``."""
 
     def __init__(self, path: Path, read_only: bool = False):
         """Open the collection under ``path``. Chroma writes to its database whenever a client
@@ -38,11 +57,25 @@ class VectorIndex:
         try:
             self.client = chromadb.PersistentClient(
                 path=str(opened), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-            self.collection = self.client.get_or_create_collection(
-                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+            self._collections = {c.name: self.client.get_collection(c.name, embedding_function=None)
+                                 for c in self.client.list_collections()}
+            self._get(DEFAULT_COLLECTION, create=True)
         except Exception as exc:  # chroma raises many types; all mean the same to a user
             raise StoreError(damaged(self.path.parent, f"the vector index {self.path.name} cannot be opened ({exc})")) from exc
         self.max_batch = max(1, int(self.client.get_max_batch_size()))
+
+    @property
+    def collection(self):
+        """The Chroma collection of the ``default`` collection (every vector of older stores)."""
+        return self._get(DEFAULT_COLLECTION, create=True)
+
+    def _get(self, collection: str, create: bool = False):
+        """The Chroma collection of ragkit ``collection`` (None when it has none and not ``create``)."""
+        name = chroma_name(collection)
+        if name not in self._collections and create:
+            self._collections[name] = self.client.get_or_create_collection(
+                name, metadata={"hnsw:space": "cosine", "ragkit_collection": collection}, embedding_function=None)
+        return self._collections.get(name)
 
     def close(self) -> None:
         """Release Chroma's in-process system for this folder, so the next open reads the disk."""
@@ -50,40 +83,67 @@ class VectorIndex:
         if close is not None:
             close()
 
-    def add(self, ids: Sequence[str], vectors: np.ndarray, sources: Sequence[str]) -> None:
+    def add(self, collection: str, ids: Sequence[str], vectors: np.ndarray, docs: Sequence[str]) -> None:
+        """Upsert vectors into ``collection``; ``docs``: each chunk's document id."""
         with _chroma_errors(self.path):
+            target = self._get(collection, create=True)
             for lo in range(0, len(ids), self.max_batch):
                 hi = lo + self.max_batch
-                self.collection.upsert(ids=list(ids[lo:hi]), embeddings=vectors[lo:hi],
-                                       metadatas=[{"source": s} for s in sources[lo:hi]])
+                target.upsert(ids=list(ids[lo:hi]), embeddings=vectors[lo:hi],
+                              metadatas=[{"doc": d} for d in docs[lo:hi]])
 
     def delete(self, ids: Iterable[str]) -> None:
+        """Delete these chunk ids wherever they are (ids absent from a collection are ignored)."""
         ids = list(ids)
         with _chroma_errors(self.path):
-            for lo in range(0, len(ids), self.max_batch):
-                self.collection.delete(ids=ids[lo:lo + self.max_batch])
+            for target in list(self._collections.values()):
+                for lo in range(0, len(ids), self.max_batch):
+                    target.delete(ids=ids[lo:lo + self.max_batch])
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Best ``k`` chunk ids with cosine similarity, best first."""
+    def drop(self, collection: str) -> None:
+        """Delete ``collection``'s vectors whole."""
+        name = chroma_name(collection)
         with _chroma_errors(self.path):
-            n = self.collection.count()
-            if n == 0:
-                return []
-            res = self.collection.query(query_embeddings=[vector], n_results=min(k, n), include=["distances"])
-        return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+            if name in self._collections:
+                self.client.delete_collection(name)
+                del self._collections[name]
+
+    def query(self, vector: np.ndarray, k: int, where: Where | None = None) -> list[tuple[str, float]]:
+        """Best ``k`` chunk ids with cosine similarity, best first.
+
+        ``where`` restricts the search before ranking: collection → the only chunk ids to rank in
+        it (None: all of its chunks); collections not named are not searched. Without ``where``
+        every collection is searched. Several collections give one list, merged by similarity."""
+        if where is None:
+            targets = [(c, None) for c in self._collections.values()]
+        else:
+            targets = [(self._get(name), ids) for name, ids in where.items()]
+        found: list[tuple[str, float]] = []
+        with _chroma_errors(self.path):
+            for target, ids in targets:
+                n = target.count() if target is not None else 0
+                if n == 0 or (ids is not None and not ids):
+                    continue
+                limit = min(k, n if ids is None else len(ids))
+                extra = {} if ids is None else {"ids": list(ids)}
+                res = target.query(query_embeddings=[vector], n_results=limit, include=["distances"], **extra)
+                found += [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+        return sorted(found, key=lambda item: -item[1])[:k]
 
     def ids(self) -> set[str]:
         """Every chunk id present, read in pages so large stores do not spike memory."""
         out: set[str] = set()
         page = 10_000
-        offset = 0
         with _chroma_errors(self.path):
-            while True:
-                got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
-                out.update(got)
-                if len(got) < page:
-                    return out
-                offset += page
+            for target in self._collections.values():
+                offset = 0
+                while True:
+                    got = target.get(include=[], limit=page, offset=offset)["ids"]
+                    out.update(got)
+                    if len(got) < page:
+                        break
+                    offset += page
+        return out
 
 
 @contextlib.contextmanager

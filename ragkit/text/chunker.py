@@ -126,9 +126,11 @@ def _pack(units: list[Span], counter: _Counter, overlap: int) -> list[tuple[int,
 
 
 def chunk_document(doc: Document, count_tokens: Callable[[str], int], max_tokens: int,
-                   overlap_sentences: int = 1) -> list[Chunk]:
+                   overlap_sentences: int = 1, key: str | None = None, doc_id: str = "") -> list[Chunk]:
     """Chunks of ``doc`` of at most ``max_tokens`` tokens each (as counted by ``count_tokens``),
-    ``overlap_sentences`` sentences repeated between neighbours; ids are deterministic."""
+    ``overlap_sentences`` sentences repeated between neighbours; ids are deterministic, derived
+    from ``key`` (default: ``doc.source``; see ``types.chunk_id``). ``doc_id``: the catalog
+    document they belong to."""
     text = doc.text
     if not text.strip():
         return []
@@ -141,8 +143,8 @@ def chunk_document(doc: Document, count_tokens: Callable[[str], int], max_tokens
         start, end = units[first][0], units[last - 1][1]
         piece = text[start:end]
         chunks.append(Chunk(
-            id=chunk_id(doc.source, doc.page, start, piece, doc.location), source=doc.source,
-            page=doc.page, index=index, start=start, end=end, text=piece, extractor=doc.extractor,
-            quality=doc.quality, location=doc.location,
+            id=chunk_id(doc.source if key is None else key, doc.page, start, piece, doc.location),
+            source=doc.source, page=doc.page, index=index, start=start, end=end, text=piece,
+            extractor=doc.extractor, quality=doc.quality, location=doc.location, doc=doc_id,
         ))
     return chunks
