@@ -22,23 +22,23 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import RagkitError, StoreLocked, UsageError
+from ..errors import CollectionNotFound, RagkitError, StoreLocked, UsageError
 from ..pipeline import RAG
 from ..streaming import rest_of
+from ..types import DEFAULT_COLLECTION
 from .answering import AnswerRun
 from .db import ServeDB
 from .gate import Busy, GenerationGate
 from .jobs import JobBook, JobWorker
 from .keys import ANONYMOUS, Grant, KeyRing
-from .library import Library, Scope, UnknownCollection, collection_of, document_id, metadata_of
+from .library import Library, Scope, UnknownCollection
 from .middleware import BodyTooLarge
-from .openai_format import DONE, Completion, answer_extras, dify_record, error_body, hit_json, sse
+from .openai_format import DONE, Completion, answer_extras, dify_record, error_body, sse
 from .schemas import ChatRequest, DifyRetrieval, RetrieveRequest
 from .uploads import Uploads, UnsupportedType, checked_name
 
 log = logging.getLogger("ragkit.serve")
 MODEL_ID = "ragkit"
-DEFAULT_COLLECTION = "default"
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def create_app(rag: RAG, options: ServeOptions = ServeOptions()) -> FastAPI:
         names = await run_in_threadpool(service.library.resolve, scope, body.where)
         hits = await run_in_threadpool(lambda: service.library.retrieve(body.query, names, k=body.k,
                                                                         mode=body.mode, where=body.where))
-        return {"query": body.query, "hits": [hit_json(h) for h in hits]}
+        return {"query": body.query, "hits": [h.to_json() for h in hits]}
 
     @app.post("/retrieval")
     async def dify(body: DifyRetrieval, g: Grant = Depends(grant)) -> dict:
@@ -193,11 +193,16 @@ def create_app(rag: RAG, options: ServeOptions = ServeOptions()) -> FastAPI:
     async def upload(request: Request, g: Grant = Depends(grant)):
         _need_write(g)
         form = await request.form(max_files=options.max_upload_files, max_fields=20)
-        collection = str(form.get("collection") or DEFAULT_COLLECTION).strip()
-        if not collection:
-            raise ApiError(422, "collection: must not be empty", param="collection")
-        service.library.check_writable(g.collections, collection)
+        collection = str(form.get("collection") or rag.settings.collection or DEFAULT_COLLECTION).strip()
         metadata = _metadata_field(form.get("metadata"))
+        try:
+            service.library.check_writable(g.collections, collection)
+        except UsageError as exc:
+            raise ApiError(422, str(exc), param="collection") from None
+        try:
+            metadata = service.library.check_metadata(metadata)
+        except UsageError as exc:
+            raise ApiError(422, str(exc), param="metadata") from None
         files = [f for key in ("file", "files") for f in form.getlist(key) if hasattr(f, "filename")]
         if not files:
             raise ApiError(422, "file: attach at least one file (multipart field 'file')", param="file")
@@ -297,8 +302,9 @@ def _metadata_field(value) -> dict:
 
 
 def _document_json(record) -> dict:
-    return record.to_json() | {"id": document_id(record), "collection": collection_of(record),
-                               "metadata": metadata_of(record), "name": os.path.basename(record.source)}
+    """A document as its key holder sees it: no server paths."""
+    data = {k: v for k, v in record.to_json().items() if k != "path"}
+    return data | {"name": os.path.basename(record.source)}
 
 
 def _forget_upload(root: Path, path: str) -> None:
@@ -351,6 +357,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnknownCollection)
     async def unknown(request: Request, exc: UnknownCollection):
         return reply(request, 404, f"{exc}; list yours with GET /v1/collections", "not_found", "collections")
+
+    @app.exception_handler(CollectionNotFound)
+    async def vanished(request: Request, exc: CollectionNotFound):  # its message lists every collection
+        return reply(request, 404, "unknown collection; list yours with GET /v1/collections", "not_found", "collections")
 
     @app.exception_handler(UnsupportedType)
     async def unsupported(request: Request, exc: UnsupportedType):

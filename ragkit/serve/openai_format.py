@@ -8,8 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ..types import Answer, Citation, Hit
-from .library import collection_of, metadata_of
+from ..types import Answer, Hit
 
 DONE = "data: [DONE]\n\n"
 
@@ -19,26 +18,18 @@ def sse(data: dict) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def citation_json(c: Citation) -> dict:
-    return c.to_json() | {"collection": collection_of(c), "metadata": metadata_of(c)}
-
-
-def hit_json(h: Hit) -> dict:
-    return h.to_json() | {"collection": collection_of(h.chunk) or collection_of(h), "metadata": metadata_of(h)}
-
-
 def dify_record(h: Hit) -> dict:
     """One record of Dify's external knowledge API: content, score, title, metadata."""
     return {"content": h.chunk.text, "score": h.score, "title": os.path.basename(h.chunk.source),
-            "metadata": metadata_of(h) | {"source": h.chunk.source, "page": h.chunk.page,
-                                          "location": h.chunk.location, "collection": collection_of(h.chunk) or collection_of(h)}}
+            "metadata": h.metadata | {"source": h.chunk.source, "page": h.chunk.page,
+                                      "location": h.chunk.location, "collection": h.collection}}
 
 
 def answer_extras(answer: Answer, include_sources: bool) -> dict:
     """ragkit's additions to a completion: whether it abstained, and the cited sources."""
     extras: dict = {"abstained": answer.abstained}
     if include_sources:
-        extras["sources"] = [citation_json(c) for c in answer.citations]
+        extras["sources"] = [c.to_json() for c in answer.citations]
     return extras
 
 

@@ -2,14 +2,14 @@
 clients send them by default; answers are greedy and sized by ragkit's settings."""
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..pipeline import MAX_QUESTION_CHARS
 
 Mode = Literal["dense", "lexical", "hybrid"]
-Where = Union[dict[str, Union[str, int, float, bool, list[Union[str, int, float]]]], list[str]]
+Where = Union[dict[str, Any], list[str], str]  # checked by ragkit.filters.parse_where (400 naming it)
 MAX_K = 50
 
 
