@@ -509,3 +509,27 @@ def test_key_a_still_answers_from_its_own_collection(two_collections):
     hits = c.post("/v1/retrieve", json={"query": "備品発注", "where": ["dept=総務"]}).json()["hits"]
     assert hits and hits[0]["metadata"]["dept"] == "総務"
     assert c.post("/v1/retrieve", json={"query": "備品発注", "where": ["dept=経理"]}).json()["hits"] == []
+
+
+def test_uploading_the_same_name_again_replaces_the_document(served):
+    server, keys, _ = served
+    c = client(server, keys["admin"])
+    for version in ("旧版: 社用車の予約は総務課へ電話で行う。", "新版: 社用車の予約は予約システムで行う。"):
+        job = c.post("/v1/documents", files={"file": ("社用車.md", version.encode())}).json()["job"]
+        assert wait_job(c, job["id"])["state"] == "done"
+    docs = [d for d in c.get("/v1/documents").json()["data"] if d["name"] == "社用車.md"]
+    assert len(docs) == 1
+    hit = c.post("/v1/retrieve", json={"query": "社用車の予約", "mode": "lexical", "k": 1}).json()["hits"][0]
+    assert hit["text"].startswith("新版")
+    c.delete(f"/v1/documents/{docs[0]['id']}")
+
+
+def test_a_broken_upload_fails_in_its_job_named_as_uploaded(served):
+    server, keys, rag = served
+    c = client(server, keys["admin"])
+    job = c.post("/v1/documents", files={"file": ("壊れた.pdf", b"%PDF-1.4 not really a pdf")}).json()["job"]
+    done = wait_job(c, job["id"])
+    assert done["state"] == "done" and done["result"]["new"] == 0
+    (failed,) = done["result"]["failed"]
+    assert failed["path"] == "壊れた.pdf" and failed["reason"]
+    assert str(rag.settings.store) not in json.dumps(done, ensure_ascii=False)
