@@ -24,9 +24,10 @@ from ragkit.serve.uploads import safe_name
 from ragkit.testing import CopyingGenerator, HashingEmbedder
 
 from conftest import CORPORA
-from serving import ThreadServer, sse_events
+from serving import ThreadServer, sse_events, wait_job
 
 QUESTION = "国内出張の日当は1日あたりいくらですか？"
+STREAMED = {"stream": True, "messages": [{"role": "user", "content": QUESTION}]}
 
 
 class SlowGenerator(CopyingGenerator):
@@ -78,16 +79,6 @@ def error_of(response: httpx.Response) -> dict:
     body = response.json()
     assert set(body["error"]) >= {"message", "type"}, body
     return body["error"]
-
-
-def wait_job(c: httpx.Client, job_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = c.get(f"/v1/jobs/{job_id}").json()["job"]
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {job['state']}")
 
 
 # --- health and auth ------------------------------------------------------------------------------
@@ -344,11 +335,10 @@ def slow_server(tmp_path):
 def test_full_queue_is_503_with_retry_after_and_never_cuts_a_stream(slow_server):
     server, keys, _ = slow_server
     c = client(server, keys["reader"])
-    ask = {"stream": True, "messages": [{"role": "user", "content": QUESTION}]}
-    with c.stream("POST", "/v1/chat/completions", json=ask) as first:
+    with c.stream("POST", "/v1/chat/completions", json=STREAMED) as first:
         lines = first.iter_lines()
         next(line for line in lines if line.startswith("data: "))  # generating now
-        refused = client(server, keys["reader"]).post("/v1/chat/completions", json=dict(ask, stream=False))
+        refused = client(server, keys["reader"]).post("/v1/chat/completions", json=dict(STREAMED, stream=False))
         assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
         assert error_of(refused)["type"] == "overloaded"
         events = sse_events(lines)
@@ -358,14 +348,13 @@ def test_full_queue_is_503_with_retry_after_and_never_cuts_a_stream(slow_server)
 def test_a_client_that_leaves_mid_stream_frees_its_slot(slow_server):
     server, keys, generator = slow_server
     c = client(server, keys["reader"])
-    ask = {"stream": True, "messages": [{"role": "user", "content": QUESTION}]}
-    with c.stream("POST", "/v1/chat/completions", json=ask) as first:
+    with c.stream("POST", "/v1/chat/completions", json=STREAMED) as first:
         lines = first.iter_lines()
         next(line for line in lines if '"content": "' in line and '"content": ""' not in line)
     c.close()  # hang up mid-answer
     deadline = time.monotonic() + 10
     while True:
-        response = client(server, keys["reader"]).post("/v1/chat/completions", json=dict(ask, stream=False))
+        response = client(server, keys["reader"]).post("/v1/chat/completions", json=dict(STREAMED, stream=False))
         if response.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -533,3 +522,18 @@ def test_a_broken_upload_fails_in_its_job_named_as_uploaded(served):
     (failed,) = done["result"]["failed"]
     assert failed["path"] == "壊れた.pdf" and failed["reason"]
     assert str(rag.settings.store) not in json.dumps(done, ensure_ascii=False)
+
+
+def test_stopping_lets_the_answer_in_flight_finish(tmp_path):
+    rag, keys = _store(tmp_path, generator=SlowGenerator(delay=0.05))
+    server = ThreadServer(build(rag, ServeOptions())).__enter__()
+    with client(server, keys["reader"]).stream("POST", "/v1/chat/completions", json=STREAMED) as r:
+        lines = r.iter_lines()
+        next(line for line in lines if line.startswith("data: "))
+        server.server.should_exit = True  # what SIGTERM does
+        events = sse_events(lines)
+    server.thread.join(30)
+    assert not server.thread.is_alive()
+    assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "stop"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url + "/health", timeout=2)

@@ -22,7 +22,7 @@ from ragkit.serve.db import ServeDB
 from ragkit.serve.keys import KeyRing
 
 from conftest import CORPORA, REPO
-from serving import ProcessServer, sse_events
+from serving import ProcessServer, sse_events, wait_job
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -55,16 +55,6 @@ def server(site):
     assert wait_job(admin, job["id"], 600)["state"] == "done"
     yield proc
     proc.stop()
-
-
-def wait_job(c: httpx.Client, job_id: str, timeout: float) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = c.get(f"/v1/jobs/{job_id}").json()["job"]
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} not finished after {timeout}s: {job}")
 
 
 def openai_client(server, key):
