@@ -39,7 +39,7 @@ def build_store(work: Path) -> Path:
     done = work / "ingested"
     if not done.exists():
         write_ja_dev(work / "ja_dev")
-        subprocess.run([PY, "-m", "ragkit", "--store", str(store), "ingest", str(work / "ja_dev")],
+        subprocess.run([PY, "-m", "ragkit", "--store", str(store), "ingest", str(work / "ja_dev"), "--json"],
                        check=True, env=ENV, stdout=subprocess.DEVNULL)
         done.touch()
     return store

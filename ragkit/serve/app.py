@@ -153,8 +153,7 @@ def create_app(rag: RAG, options: ServeOptions = ServeOptions()) -> FastAPI:
         if not question or not question.strip():
             raise ApiError(422, "messages: no user message with text (the last user message is the question)",
                            param="messages")
-        scope = Scope(g.collections, None if body.collections is None else tuple(body.collections))
-        names = await run_in_threadpool(service.library.resolve, scope, body.where)
+        names = await run_in_threadpool(service.library.resolve, _scope(g, body.collections), body.where)
 
         def work(on_token):
             return service.library.ask(question, names, k=body.k, mode=body.mode, where=body.where, on_token=on_token)
@@ -169,15 +168,14 @@ def create_app(rag: RAG, options: ServeOptions = ServeOptions()) -> FastAPI:
 
     @app.post("/v1/retrieve")
     async def retrieve(body: RetrieveRequest, g: Grant = Depends(grant)) -> dict:
-        scope = Scope(g.collections, None if body.collections is None else tuple(body.collections))
-        names = await run_in_threadpool(service.library.resolve, scope, body.where)
+        names = await run_in_threadpool(service.library.resolve, _scope(g, body.collections), body.where)
         hits = await run_in_threadpool(lambda: service.library.retrieve(body.query, names, k=body.k,
                                                                         mode=body.mode, where=body.where))
         return {"query": body.query, "hits": [h.to_json() for h in hits]}
 
     @app.post("/retrieval")
     async def dify(body: DifyRetrieval, g: Grant = Depends(grant)) -> dict:
-        names = await run_in_threadpool(service.library.resolve, Scope(g.collections, (body.knowledge_id,)))
+        names = await run_in_threadpool(service.library.resolve, _scope(g, [body.knowledge_id]))
         hits = await run_in_threadpool(lambda: service.library.retrieve(body.query, names,
                                                                         k=body.retrieval_setting.top_k))
         threshold = body.retrieval_setting.score_threshold
@@ -281,6 +279,10 @@ async def _unless_disconnected(request: Request, run: AnswerRun):
     finally:
         if not task.done():
             task.cancel()
+
+
+def _scope(g: Grant, requested: list[str] | None) -> Scope:
+    return Scope(g.collections, None if requested is None else tuple(requested))
 
 
 def _need_write(g: Grant) -> None:
