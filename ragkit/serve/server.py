@@ -50,5 +50,19 @@ def run(rag: RAG, host: str = "127.0.0.1", port: int = 8000, auth: bool = True) 
     access.setLevel(logging.INFO)
     access.propagate = False
     logging.getLogger("ragkit").setLevel(logging.INFO)
+    _announce(rag, host, port, auth)
     uvicorn.run(build(rag, options), host=host, port=port, access_log=False, lifespan="on",
                 timeout_graceful_shutdown=GRACE, log_level="info")
+
+
+def _announce(rag: RAG, host: str, port: int, auth: bool) -> None:
+    """Say what is served where, and warn when no key could get in yet."""
+    from .db import ServeDB
+    from .keys import KeyRing
+
+    log = logging.getLogger("ragkit.serve")
+    log.info("serving store %s on http://%s:%d (%s)", rag.settings.store, host, port,
+             "API keys required" if auth else "no authentication: loopback only")
+    if auth and not any(not k["revoked"] for k in KeyRing(ServeDB(rag.settings.store)).list()):
+        log.warning("no API keys yet: every request but /health will get 401; create one with "
+                    "`ragkit --store %s keys add NAME --collections '*'`", rag.settings.store)
