@@ -2,7 +2,7 @@
 # Run every benchmark in turn and write bench/results.json (see bench/README.md).
 #   bash bench/run.sh            or   make bench
 # Env: BENCH_WORK (scratch dir, default /tmp/ragkit-bench), BENCH_SIZES (default 10000,100000),
-#      BENCH_SKIP (comma list of: ingest,backends,scale,generation,office,scaling,cold,serve) to rerun only some parts.
+#      BENCH_SKIP (comma list of: ingest,backends,scale,filtered,generation,office,scaling,cold,serve) to rerun only some parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -31,6 +31,11 @@ fi
 if [[ "$SKIP" != *,scale,* ]]; then
   echo "== scale: ingest RSS and retrieval latency at $SIZES chunks"
   $PY bench/scale.py --sizes "$SIZES"
+fi
+
+if [[ "$SKIP" != *,filtered,* ]]; then
+  echo "== filtered: hybrid retrieval with a metadata filter / a collection (10% of 100k chunks) vs unfiltered"
+  PYTHONPATH=. $PY bench/filtered.py
 fi
 
 if [[ "$SKIP" != *,generation,* ]]; then

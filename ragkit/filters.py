@@ -34,6 +34,7 @@ OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in")
 COLUMNS = {"collection": "collection", "source": "source", "pages": "pages"}  # fields that are columns
 FIELD = re.compile(r"[\w.-]{1,64}")
 _EXPRESSION = re.compile(r"^\s*(?P<field>[^\s=!<>]+?)\s*(?P<op>!=|<=|>=|=|<|>|\s+in\s+)\s*(?P<value>.*?)\s*$", re.S)
+_ODD_OPERATOR = re.compile(r"^\s*[\w.-]+\s*([^\w\s.,\"'-]+)\s*\S")  # dept~総務, year≧2023
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 GRAMMAR = "FIELD=VALUE, FIELD!=VALUE, FIELD<VALUE, FIELD<=VALUE, FIELD>VALUE, FIELD>=VALUE or FIELD in V1,V2"
 
@@ -98,6 +99,9 @@ def parse_expression(text: str) -> Condition:
     """One CLI expression (``dept=総務``, ``year>=2023``, ``dept in 総務,人事``) as a Condition."""
     m = _EXPRESSION.match(text)
     if not m:
+        odd = _ODD_OPERATOR.match(text)
+        if odd:
+            raise UsageError(f"--where {text!r}: unknown operator {odd.group(1)!r}; use one of {', '.join(OPERATORS)}")
         raise UsageError(f"--where {text!r}: not a condition; write {GRAMMAR}")
     field, op, raw = m.group("field"), m.group("op").strip(), m.group("value")
     if op == "in":

@@ -362,9 +362,11 @@ class RAG:
         return Scope(collections=names, filter=condition)
 
     def _collections_for_reading(self, store: Store, collections: Sequence[str] | str | None) -> tuple[str, ...] | None:
-        if collections is None and self.settings.collection is None:
-            return None
-        names = [collections] if isinstance(collections, str) else list(collections or [self.settings.collection])
+        if collections is None:
+            if self.settings.collection is None:
+                return None
+            collections = [self.settings.collection]
+        names = [collections] if isinstance(collections, str) else list(collections)  # [] allows nothing
         known = {c.name for c in store.collections()}
         for name in names:
             if name not in known:

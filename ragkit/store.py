@@ -176,11 +176,11 @@ class Store:
 
     def drop_collection(self, name: str) -> int:
         """Forget every document of collection ``name``, then its vectors whole; returns how many."""
-        docs = [r.id for r in self.catalog.files(name)]
-        self.catalog.remove_files(docs)
+        count = len(self.catalog.files(name))
+        self.catalog.drop_collection(name)
         self._wrote()
         self.vectors.drop(name)
-        return len(docs)
+        return count
 
     # --- what built the store ---------------------------------------------------------------
     def check_built_with(self, built_with: dict) -> None:

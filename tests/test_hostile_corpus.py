@@ -99,7 +99,7 @@ def test_hostile_corpus_ingests_good_files_and_names_each_bad_one(tmp_path, host
     assert {"good.txt", "good.md", "deep.txt", "huge_line.txt", "bad_byte.txt",
             ESCAPE_NAME, NEWLINE_NAME} <= sources
     assert not {"passwd", "secret.txt", "parent_secret.txt", "inside_link.txt"} & sources
-    assert not any(r.source.startswith(str(hostile.parent / "outside")) for r in rag.store().files())
+    assert not any(r.path.startswith(str(hostile.parent / "outside")) for r in rag.store().files())
     warned = {Path(w["path"]).name: w["reason"] for w in report.warnings}
     assert "4 undecodable byte sequence(s)" in warned["bad_byte.txt"]
     for query, name in (("保守点検", "good.txt"), ("電話番号", "bad_byte.txt"), ("深い階層", "deep.txt")):

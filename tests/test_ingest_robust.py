@@ -101,22 +101,24 @@ def test_editing_one_file_replaces_exactly_its_chunks(tmp_path, embedder):
     rag.ingest([docs])
     store = rag.store()
     target = str(docs / "minutes_2024-06-14.txt")
+    shown = "docs/minutes_2024-06-14.txt"  # relative to the folder holding the ingested folder
+    doc = store.file("default", os.path.realpath(target)).id
     before_all = store.catalog.chunk_ids()
-    before_target = store.catalog.chunk_ids(target)
+    before_target = store.catalog.chunk_ids(doc)
     text = Path(target).read_text(encoding="utf-8")
     Path(target).write_text(text + "\n追加議題: 社内報の発行は毎月25日とする。\n", encoding="utf-8")
     report = rag.ingest([docs])
-    after_target = store.catalog.chunk_ids(target)
+    after_target = store.catalog.chunk_ids(doc)
     assert report.changed == 1 and report.new == 0 and report.unchanged == report.files - 1
     assert store.catalog.chunk_ids() - after_target == before_all - before_target  # others untouched
     assert 0 < report.embedded <= len(after_target)  # only new/changed chunk texts re-embedded
     assert after_target != before_target
     assert store.vectors.ids() == store.catalog.chunk_ids()
     hit = rag.retrieve("社内報の発行日は？", k=1, mode="lexical")[0]
-    assert hit.chunk.source == target
+    assert hit.chunk.source == shown
     os.remove(target)
     pruned = rag.ingest([docs], prune=True)
-    assert pruned.removed == [target] and target not in {r.source for r in rag.sources()}
+    assert pruned.removed == [shown] and shown not in {r.source for r in rag.sources()}
     assert rag.check()["consistent"]
 
 
@@ -131,7 +133,7 @@ original = getattr(cls, name)
 calls = {"n": 0}
 def wrapped(self, *args, **kwargs):
     calls["n"] += 1
-    if calls["n"] == nth and name == "_delete_source":
+    if calls["n"] == nth and name == "_delete_doc":
         original(self, *args, **kwargs)   # inside the open transaction
         os.kill(os.getpid(), signal.SIGKILL)
     result = original(self, *args, **kwargs)
@@ -146,7 +148,7 @@ sys.exit(main(sys.argv[3:]))
 
 @pytest.mark.parametrize("kill_at", [
     "VectorIndex.add:1",        # vectors written, catalog not committed
-    "Catalog._delete_source:2",  # inside the SQLite transaction of the 2nd file
+    "Catalog._delete_doc:2",     # inside the SQLite transaction of the 2nd file
     "Catalog.replace_file:3",    # 3 files committed, 4th not begun
     "VectorIndex.delete:1",      # re-ingest of a changed file: before stale vectors are deleted
 ])
@@ -169,7 +171,7 @@ def test_sigkill_at_any_point_leaves_a_store_the_next_run_makes_consistent(tmp_p
     state = rag.check()
     assert state["consistent"], state
     files = {p for p in docs.iterdir()}
-    assert {r.source for r in rag.sources()} == {str(p) for p in files}
+    assert {r.source for r in rag.sources()} == {f"docs/{p.name}" for p in files}
     assert state["vectors"] == state["chunks"] == sum(r.chunks for r in rag.sources())
     again = rag.ingest([docs])
     assert again.embedded == 0

@@ -84,3 +84,18 @@ def test_another_model_under_the_same_name_is_refused(old_store, tmp_path):
     with pytest.raises(StoreError, match="embed_model"):
         RAG(store=old_store, embed_model_path=str(impostor)).retrieve("国内出張の日当は？", k=1)
 
+
+
+def test_a_migrated_store_is_the_default_collection_and_flags_unknown_paths(old_store):
+    rag = RAG(store=old_store, generator=CopyingGenerator())
+    [info] = rag.collections()
+    assert info.name == "default" and info.files == len(rag.sources()) > 0
+    records = rag.sources()
+    assert all(r.id and r.collection == "default" and r.metadata["suffix"] for r in records)
+    # ragkit 0.1.0 recorded only the path as typed: kept, and listed by check
+    assert rag.check()["files_relative_path"] == [r.source for r in records]
+    hits = rag.retrieve("国内出張の日当はいくらですか？", k=3, collections=["default"], where={"suffix": ".txt"})
+    assert Path(hits[0].chunk.source).name == "kitei.txt" and hits[0].collection == "default"
+    # chunk ids were kept (derived from the old source), so nothing needs re-embedding
+    assert {r.chunk_key for r in records} == {r.source for r in records}
+    assert rag.store().vectors.ids() == rag.store().chunk_ids()

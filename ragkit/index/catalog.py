@@ -1,5 +1,5 @@
-"""The catalog: one SQLite file holding the manifest, the chunks and the lexical BM25 index
-(``ragkit.index.lexical``, an FTS5 table).
+"""The catalog: one SQLite file holding the manifest, the chunks and the lexical BM25 indexes
+(``ragkit.index.lexical``, an FTS5 table per collection).
 
 Keeping the three in one database makes each file's update a single transaction: the manifest
 row, the chunk rows and their lexical entries change together or not at all. Chroma is the only
@@ -335,14 +335,15 @@ class Catalog:
     def replace_file(self, record: FileRecord, chunks: Sequence[Chunk], tokens: Sequence[Sequence[str]]) -> None:
         """Atomically make ``chunks`` the only chunks of document ``record.id`` and record it."""
         with self._tx():
-            self._delete_doc(record.id)
+            self._delete_doc(record.id, record.collection)
+            self.lexical.ensure(record.collection)
             for chunk, toks in zip(chunks, tokens):
                 cur = self.db.execute(
                     "INSERT INTO chunks (id, source, page, idx, start, end, text, extractor, quality, location, doc)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (chunk.id, record.source, chunk.page, chunk.index, chunk.start, chunk.end, chunk.text,
                      chunk.extractor, chunk.quality, chunk.location, record.id))
-                self.lexical.add(cur.lastrowid, toks)
+                self.lexical.add(record.collection, cur.lastrowid, toks)
             self.db.execute(
                 f"INSERT OR REPLACE INTO files ({_FILE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.id, record.collection, record.path, record.source, record.sha256, record.size, record.mtime,
@@ -365,14 +366,27 @@ class Catalog:
         with self._tx():
             for doc in docs:
                 removed |= self.chunk_ids(doc)
-                self._delete_doc(doc)
+                row = self.db.execute("SELECT collection FROM files WHERE id = ?", (doc,))
+                self._delete_doc(doc, row[0][0] if row else DEFAULT_COLLECTION)
                 self.db.execute("DELETE FROM files WHERE id = ?", (doc,))
             self._bump_generation()
         return removed
 
-    def _delete_doc(self, doc: str) -> None:
-        self.lexical.delete_doc(doc)
+    def _delete_doc(self, doc: str, collection: str) -> None:
+        self.lexical.delete_doc(collection, doc)
         self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
+
+    def drop_collection(self, name: str) -> set[str]:
+        """Forget every document of collection ``name`` and its lexical table in one
+        transaction; returns the removed chunk ids."""
+        with self._tx():
+            removed = {r[0] for r in self.db.execute(
+                "SELECT c.id FROM chunks c JOIN files f ON f.id = c.doc WHERE f.collection = ?", (name,))}
+            self.db.execute("DELETE FROM chunks WHERE doc IN (SELECT id FROM files WHERE collection = ?)", (name,))
+            self.db.execute("DELETE FROM files WHERE collection = ?", (name,))
+            self.lexical.drop(name)
+            self._bump_generation()
+        return removed
 
     # --- collections and scopes -------------------------------------------------------------
     def collections(self) -> list[CollectionInfo]:
@@ -416,10 +430,19 @@ class Catalog:
     def lexical_search(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         """Best ``k`` chunk ids by BM25 (``ragkit.index.lexical``), larger score is better; only
         chunks of documents in ``scope`` are ranked."""
-        if scope is None or scope.everything:
-            return self.lexical.search(tokens, k)
-        where, params = scope.sql("f")
-        return self.lexical.search(tokens, k, (f"SELECT f.id FROM files f WHERE {where}", params))
+        scope = scope or Scope()
+        names = scope.collections if scope.collections is not None else self._collection_names()
+        found: list[tuple[str, float]] = []
+        for name in names:
+            docs = None
+            if scope.filter is not None:
+                where, params = Scope((name,), scope.filter).sql("f")
+                docs = (f"SELECT f.id FROM files f WHERE {where}", params)
+            found += self.lexical.search(name, tokens, k, docs)
+        return sorted(found, key=lambda item: -item[1])[:k] if len(names) > 1 else found
+
+    def _collection_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM files")]
 
     def pages(self) -> list[dict]:
         """Per indexed page: which extractor produced its text and the page's quality score."""
@@ -433,12 +456,13 @@ class Catalog:
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
     def lexical_consistent(self) -> bool:
-        return self.lexical.consistent()
+        return self.lexical.consistent(self._collection_names())
 
     def rebuild_lexical(self) -> None:
         """Re-tokenise every chunk into the lexical index in one transaction."""
         with self._tx():
-            self.lexical.rebuild(self.db.execute("SELECT rowid, text FROM chunks").fetchall())
+            self.lexical.rebuild(self.db.execute(
+                "SELECT c.rowid, f.collection, c.text FROM chunks c JOIN files f ON f.id = c.doc").fetchall())
             self._bump_generation()
 
     def checkpoint(self) -> None:

@@ -31,6 +31,10 @@ from .catalog import damaged
 
 COLLECTION = "ragkit-chunks"  # the ``default`` collection's vectors (every vector before collections)
 DEFAULT_COLLECTION = "default"
+SEARCH_EF = 100
+"""HNSW candidates per query for new collections (Chroma's default is 10, below the 30 candidates
+retrieval asks for): one store's collection and a store holding only it then found the same
+ja_dev paragraphs (with 10 they differed by a question: the graphs are built differently)."""
 Where = Mapping[str, "Sequence[str] | None"]
 
 
@@ -63,6 +67,7 @@ class VectorIndex:
         except Exception as exc:  # chroma raises many types; all mean the same to a user
             raise StoreError(damaged(self.path.parent, f"the vector index {self.path.name} cannot be opened ({exc})")) from exc
         self.max_batch = max(1, int(self.client.get_max_batch_size()))
+        self._counts: dict[str, int] = {}  # Chroma's count() costs ~9 ms a call; kept until we write
 
     @property
     def collection(self):
@@ -74,7 +79,7 @@ class VectorIndex:
         name = chroma_name(collection)
         if name not in self._collections and create:
             self._collections[name] = self.client.get_or_create_collection(
-                name, metadata={"hnsw:space": "cosine", "ragkit_collection": collection}, embedding_function=None)
+                name, metadata={"hnsw:space": "cosine", "hnsw:search_ef": SEARCH_EF, "ragkit_collection": collection}, embedding_function=None)
         return self._collections.get(name)
 
     def close(self) -> None:
@@ -87,6 +92,7 @@ class VectorIndex:
         """Upsert vectors into ``collection``; ``docs``: each chunk's document id."""
         with _chroma_errors(self.path):
             target = self._get(collection, create=True)
+            self._counts.clear()
             for lo in range(0, len(ids), self.max_batch):
                 hi = lo + self.max_batch
                 target.upsert(ids=list(ids[lo:hi]), embeddings=vectors[lo:hi],
@@ -95,6 +101,7 @@ class VectorIndex:
     def delete(self, ids: Iterable[str]) -> None:
         """Delete these chunk ids wherever they are (ids absent from a collection are ignored)."""
         ids = list(ids)
+        self._counts.clear()
         with _chroma_errors(self.path):
             for target in list(self._collections.values()):
                 for lo in range(0, len(ids), self.max_batch):
@@ -104,6 +111,7 @@ class VectorIndex:
         """Delete ``collection``'s vectors whole."""
         name = chroma_name(collection)
         with _chroma_errors(self.path):
+            self._counts.clear()
             if name in self._collections:
                 self.client.delete_collection(name)
                 del self._collections[name]
@@ -121,7 +129,7 @@ class VectorIndex:
         found: list[tuple[str, float]] = []
         with _chroma_errors(self.path):
             for target, ids in targets:
-                n = target.count() if target is not None else 0
+                n = self._count(target) if target is not None else 0
                 if n == 0 or (ids is not None and not ids):
                     continue
                 limit = min(k, n if ids is None else len(ids))
@@ -129,6 +137,11 @@ class VectorIndex:
                 res = target.query(query_embeddings=[vector], n_results=limit, include=["distances"], **extra)
                 found += [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
         return sorted(found, key=lambda item: -item[1])[:k]
+
+    def _count(self, target) -> int:
+        if target.name not in self._counts:
+            self._counts[target.name] = target.count()
+        return self._counts[target.name]
 
     def ids(self) -> set[str]:
         """Every chunk id present, read in pages so large stores do not spike memory."""

@@ -1,0 +1,112 @@
+"""``--where`` / ``where=``: the grammar, its one-line errors, and what each operator selects in a
+real catalog (documents ingested with metadata, searched through ``RAG.retrieve``)."""
+from __future__ import annotations
+
+import pytest
+
+from ragkit.errors import UsageError
+from ragkit.filters import Condition, parse_expression, parse_where
+from ragkit.pipeline import RAG
+from ragkit.testing import HashingEmbedder
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("dept=総務", Condition("dept", "=", "総務")),
+    ("dept = 総務", Condition("dept", "=", "総務")),
+    ("year>=2023", Condition("year", ">=", 2023)),
+    ("year<2025", Condition("year", "<", 2025)),
+    ("ratio<=0.5", Condition("ratio", "<=", 0.5)),
+    ("year>2023", Condition("year", ">", 2023)),
+    ("dept!=人事", Condition("dept", "!=", "人事")),
+    ("dept in 総務,人事", Condition("dept", "in", ("総務", "人事"))),
+    ("year in 2023, 2024", Condition("year", "in", (2023, 2024))),
+    ('code="007"', Condition("code", "=", "007")),
+    ("title=就業規則 2024年版", Condition("title", "=", "就業規則 2024年版")),
+    ("suffix=.pdf", Condition("suffix", "=", ".pdf")),
+])
+def test_expressions_parse(text, expected):
+    assert parse_expression(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("dept~総務", "unknown operator '~'"),
+    ("year≧2023", "unknown operator '≧'"),
+    ("dept like 総%", "not a condition"),
+    ("year=>2023", "unknown operator '=>'"),
+    ("year>>2023", "unknown operator '>>'"),
+    ("year>=", "a value is missing"),
+    ("=総務", "not a condition"),
+    ("de pt=x", "not a condition"),
+    ("dept", "not a condition"),
+])
+def test_malformed_expressions_name_themselves(text, message):
+    with pytest.raises(UsageError, match=message) as info:
+        parse_expression(text)
+    assert repr(text) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_dicts_parse_to_the_same_conditions():
+    where = parse_where({"dept": "総務", "year": {">=": 2023, "<": 2025}, "kind": {"in": ["規程", "通知"]}})
+    assert where.conditions == (Condition("dept", "=", "総務"), Condition("year", ">=", 2023),
+                                Condition("year", "<", 2025), Condition("kind", "in", ("規程", "通知")))
+    assert parse_where(["dept=総務", "year>=2023"]).conditions == parse_where(
+        {"dept": "総務", "year": {">=": 2023}}).conditions
+    assert parse_where(None) is None and parse_where([]) is None
+
+
+@pytest.mark.parametrize("where, message", [
+    ({"year": {"~": 1}}, "unknown operator '~'"),
+    ({"year": {}}, "empty condition"),
+    ({"dept": {"in": "総務"}}, "non-empty list"),
+    ({"flag": True}, "text or numbers"),
+    ({"bad name": 1}, "not a field name"),
+])
+def test_bad_dicts_are_usage_errors(where, message):
+    with pytest.raises(UsageError, match=message):
+        parse_where(where)
+
+
+@pytest.fixture(scope="module")
+def rag(tmp_path_factory):
+    root = tmp_path_factory.mktemp("filters")
+    docs = root / "docs"
+    docs.mkdir()
+    rows = [("a", "総務", 2022), ("b", "総務", 2024), ("c", "人事", 2024), ("d", "経理", "2024")]
+    rag = RAG(store=root / "store", embedder=HashingEmbedder())
+    for name, dept, year in rows:
+        (docs / f"{name}.txt").write_text(f"{name}の規程。社内の手続きについて定める。", encoding="utf-8")
+        rag.ingest([docs / f"{name}.txt"], metadata={"dept": dept, "year": year})
+    return rag
+
+
+def _names(rag, where, **kwargs) -> set[str]:
+    return {h.chunk.source[0] for h in rag.retrieve("社内の手続きの規程", k=10, where=where, **kwargs)}
+
+
+@pytest.mark.parametrize("where, expected", [
+    (None, {"a", "b", "c", "d"}),
+    ({"dept": "総務"}, {"a", "b"}),
+    (["dept!=総務"], {"c", "d"}),
+    (["year>=2023"], {"b", "c"}),  # d's year is the text "2024": numbers compare with numbers only
+    (["year<2023"], {"a"}),
+    ({"year": "2024"}, {"d"}),
+    (["dept in 総務,経理"], {"a", "b", "d"}),
+    (["dept=総務", "year>=2023"], {"b"}),
+    (["suffix=.txt", "language=ja"], {"a", "b", "c", "d"}),
+    (["collection=default"], {"a", "b", "c", "d"}),
+    (["dept=法務"], set()),
+])
+def test_each_operator_selects_before_ranking(rag, where, expected):
+    assert _names(rag, where) == expected
+    assert _names(rag, where, mode="lexical") == expected
+    assert _names(rag, where, mode="dense") == expected
+
+
+def test_an_unknown_field_matches_nothing_and_says_so(rag, caplog):
+    with caplog.at_level("WARNING", logger="ragkit"):
+        assert _names(rag, ["owner=山田"]) == set()
+    assert "no document has the field owner" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ragkit"):
+        _names(rag, ["dept=法務"])
+    assert caplog.text == ""  # a known field with no match is not a mistake
