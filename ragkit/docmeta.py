@@ -117,12 +117,14 @@ class Sidecars:
 
     def fields(self, file: str, root: str) -> dict[str, Value]:
         """The sidecar fields for absolute ``file`` under ingest root ``root`` (a folder or the file)."""
+        from .identity import under
+
         top = root if os.path.isdir(root) else os.path.dirname(root)
         folder = os.path.dirname(file)
         chain = []
         while True:
             chain.append(folder)
-            if folder == top or os.path.dirname(folder) == folder or not _inside(folder, top):
+            if folder == top or os.path.dirname(folder) == folder or not under(folder, top):
                 break
             folder = os.path.dirname(folder)
         out: dict[str, Value] = {}
@@ -138,10 +140,6 @@ class Sidecars:
         if folder not in self._cache:
             self._cache[folder] = _read_sidecar(Path(folder) / SIDECAR)
         return self._cache[folder]
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _read_sidecar(path: Path) -> list[tuple[str | None, dict[str, Value]]]:

@@ -21,6 +21,7 @@ from .query import Query, as_query
 from .store import FileUpdate, Store
 from .streaming import AnswerStream
 from .hashing import file_sha256
+from .identity import Place, Placer, under
 from .types import DEFAULT_COLLECTION, Answer, Chunk, Hit
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ class RAG:
             gone = _prune_list(store, paths, files, collection) if prune else []
             report.failed += [{"path": p, "reason": r} for p, r in problems]
             report.files = len(files)
-            placer = _Placer(store, collection, paths, given, display_base)
+            placer = Placer(store, collection, paths, given, display_base)
             pending: list[_Prepared] = []
             for i, path in enumerate(files, start=1):
                 if on_file:
@@ -233,7 +234,7 @@ class RAG:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _prepare(self, store: Store, place: "_Place", report: IngestReport) -> _Prepared | None:
+    def _prepare(self, store: Store, place: "Place", report: IngestReport) -> _Prepared | None:
         from .loaders import load, skip_reason
         from .loaders.quality import SUSPECT_BELOW
         from .text.chunker import chunk_document
@@ -498,68 +499,6 @@ class RAG:
         self.close()
 
 
-@dataclass
-class _Place:
-    """Where one discovered file stands: its identity, display name, user metadata, and the
-    document it already is (``old``) in the collection."""
-
-    path: Path
-    real: str  # resolved absolute path: the identity
-    source: str  # display: relative to the folder holding the ingest root
-    collection: str
-    given: dict
-    old: FileRecord | None
-    placer: "_Placer"
-
-    def moved_from(self, sha256: str) -> FileRecord | None:
-        """A document of the collection with this content whose file no longer exists."""
-        return self.placer.moved_from(sha256, self.real)
-
-
-class _Placer:
-    """Places the files of one ingest run: which root each came from, its display name, its
-    sidecar and ``--meta`` fields, and the document it is."""
-
-    def __init__(self, store: Store, collection: str, paths: list[str], given: dict, display_base: str | None):
-        self.store = store
-        self.collection = collection
-        self.given = given
-        self.display_base = display_base
-        self.roots = sorted(((os.path.abspath(p), os.path.realpath(p)) for p in paths), key=lambda r: -len(r[0]))
-        self.sidecars = docmeta.Sidecars()
-        self._legacy: dict[str, FileRecord] | None = None
-        self.moved: set[str] = set()  # ids of documents re-pointed to a new path this run
-
-    def place(self, path: Path) -> _Place:
-        absolute, real = os.path.abspath(path), os.path.realpath(path)
-        given_root, real_root = next(((g, r) for g, r in self.roots if _under(absolute, g)), (absolute, real))
-        given = {**self.sidecars.fields(real, real_root), **self.given}
-        old = self.store.file(self.collection, real) or self._adopt(real)
-        return _Place(path, real, self._display(absolute, given_root, real_root), self.collection, given, old, self)
-
-    def _display(self, absolute: str, given_root: str, real_root: str) -> str:
-        if self.display_base is not None:
-            return os.path.relpath(absolute, self.display_base)
-        if absolute == given_root:  # a file named directly
-            return os.path.basename(absolute)
-        return os.path.join(os.path.basename(real_root), os.path.relpath(absolute, given_root))
-
-    def _adopt(self, real: str) -> FileRecord | None:
-        """A document migrated from a store that recorded only the path as typed, if that path
-        read from here is this file."""
-        if self._legacy is None:
-            self._legacy = {os.path.realpath(r.path or r.source): r for r in self.store.files(self.collection)
-                            if not os.path.isabs(r.path or "")}
-        return self._legacy.get(real)
-
-    def moved_from(self, sha256: str, real: str) -> FileRecord | None:
-        for record in self.store.catalog.files_with_sha256(self.collection, sha256):
-            if record.id not in self.moved and not os.path.exists(record.abspath):
-                self.moved.add(record.id)
-                return record
-        return None
-
-
 def _inside(root: Path, name: str) -> Path:
     """``root / name`` for a relative ``name`` that stays inside ``root``; ValueError otherwise."""
     relative = Path(name)
@@ -577,11 +516,6 @@ def _checked_query(question: "str | Query") -> Query:
     return as_query(question)
 
 
-def _under(path: str, root: str) -> bool:
-    """True when absolute ``path`` is ``root`` or inside it (both absolute and normalised)."""
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 def _removal(records: list[FileRecord], wanted: list[str], all: bool) -> list[FileRecord]:
     """The documents ``remove(wanted)`` takes: named by id or source exactly, or by a path in any
     spelling (resolved, so ``docs/a.txt``, ``./docs/a.txt`` and the absolute path are one file),
@@ -592,7 +526,7 @@ def _removal(records: list[FileRecord], wanted: list[str], all: bool) -> list[Fi
     exact = set(wanted)
     roots = {os.path.abspath(w) for w in wanted} | {os.path.realpath(w) for w in wanted}
     gone = [r for r in records if r.source in exact or r.id in exact
-            or any(_under(r.abspath, root) for root in roots)]
+            or any(under(r.abspath, root) for root in roots)]
     if len(records) > 1 and len(gone) == len(records) and not {r.source for r in gone} <= exact:
         raise UsageError(f"{' '.join(wanted)} matches every file in the store ({len(records)}); "
                          "pass --all (all=True) to remove them all, or name fewer files")
@@ -608,11 +542,11 @@ def _prune_list(store: Store, roots: list[str], seen: list[Path], collection: st
     found_given = {os.path.abspath(f) for f in seen}
     found = {os.path.realpath(f) for f in seen}
     for given in roots:
-        if not any(_under(f, os.path.abspath(given)) for f in found_given):
+        if not any(under(f, os.path.abspath(given)) for f in found_given):
             raise UsageError(f"{given} is missing or empty; not pruning (nothing removed)")
     resolved = {os.path.abspath(r) for r in roots} | {os.path.realpath(r) for r in roots}
     return [r for r in store.files(collection)
-            if r.abspath not in found and any(_under(r.abspath, root) for root in resolved)
+            if r.abspath not in found and any(under(r.abspath, root) for root in resolved)
             and not os.path.exists(r.abspath)]
 
 
