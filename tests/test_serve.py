@@ -3,6 +3,7 @@ driven over HTTP by httpx. Real models and the official openai client: test_serv
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import shutil
@@ -297,6 +298,17 @@ def test_interrupted_jobs_resume_then_fail_after_max_attempts(tmp_path):
         if attempt < MAX_ATTEMPTS:
             assert job["state"] == "queued" and job["attempts"] == attempt
     assert job["state"] == "failed" and "upload the files again" in job["error"]
+
+
+def test_a_start_sweeps_uploads_received_only_in_part(tmp_path):
+    from ragkit.serve.uploads import Uploads
+
+    uploads, book = Uploads(tmp_path), JobBook(ServeDB(tmp_path))
+    uploads.stage("half-received", "a.txt", io.BytesIO(b"abc"))
+    uploads.stage("queued-job", "b.txt", io.BytesIO(b"def"))
+    book.add("queued-job", "default", ["b.txt"], {}, "admin")
+    assert uploads.sweep(book.pending()) == ["half-received"]
+    assert [p.name for p in (uploads.root / ".incoming").iterdir()] == ["queued-job"]
 
 
 # --- concurrency ----------------------------------------------------------------------------------

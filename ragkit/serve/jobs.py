@@ -64,6 +64,9 @@ class JobBook:
                         ("failed" if error else "done", time.time(),
                          None if result is None else json.dumps(result, ensure_ascii=False), error, job_id))
 
+    def pending(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM jobs WHERE state IN ('queued', 'running')")}
+
     def recover(self) -> list[str]:
         """Jobs a previous server left ``running`` (killed mid-ingest): queued again, or failed
         after ``MAX_ATTEMPTS``. Returns their ids."""
@@ -112,6 +115,9 @@ class JobWorker:
         resumed = self.book.recover()
         if resumed:
             log.warning("resuming %d upload job(s) interrupted by a stop: %s", len(resumed), ", ".join(resumed))
+        swept = self.uploads.sweep(self.book.pending())
+        if swept:
+            log.warning("deleted %d upload(s) received only in part before a stop", len(swept))
         self._thread.start()
 
     def notify(self) -> None:

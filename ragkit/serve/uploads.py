@@ -100,3 +100,11 @@ class Uploads:
 
     def discard(self, job_id: str) -> None:
         shutil.rmtree(self.root / INCOMING / job_id, ignore_errors=True)
+
+    def sweep(self, keep: set[str]) -> list[str]:
+        """Delete staged uploads of no pending job (a server stopped while receiving them)."""
+        incoming = self.root / INCOMING
+        orphans = sorted(p.name for p in incoming.iterdir() if p.name not in keep) if incoming.is_dir() else []
+        for name in orphans:
+            self.discard(name)
+        return orphans
