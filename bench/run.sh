@@ -2,7 +2,7 @@
 # Run every benchmark in turn and write bench/results.json (see bench/README.md).
 #   bash bench/run.sh            or   make bench
 # Env: BENCH_WORK (scratch dir, default /tmp/ragkit-bench), BENCH_SIZES (default 10000,100000),
-#      BENCH_SKIP (comma list of: ingest,backends,scale,filtered,generation,office,scaling,cold) to rerun only some parts.
+#      BENCH_SKIP (comma list of: ingest,backends,scale,filtered,generation,office,scaling,cold,serve) to rerun only some parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -56,6 +56,11 @@ fi
 if [[ "$SKIP" != *,cold,* ]]; then
   echo "== cold ragkit ask vs bare llama_cpp load + generate"
   $PY bench/cold_start.py
+fi
+
+if [[ "$SKIP" != *,serve,* ]]; then
+  echo "== ragkit serve: answers/s and p50/p95 at 1, 4, 16 clients; warm server vs cold ragkit ask"
+  $PY bench/serve.py
 fi
 
 [[ -f bench/pdf_extract.json ]] || $PY bench/pdf_extract.py

@@ -33,6 +33,7 @@ TARGETS = [
     ("office_big_sheet_peak_rss_mb", "", None),
     ("ingest_peak_rss_mb_10k", "", None),
     ("ingest_peak_rss_mb_100k", "sub-linear", None),
+    ("serve_warm_over_cli_cold", "<= 0.1", lambda v: v <= 0.1),
 ]
 
 

@@ -302,6 +302,44 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else EXIT_ERROR
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve.server import run
+
+    run(_rag(args), host=args.host, port=args.port, auth=not args.no_auth)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """``keys add NAME --collections A,B [--write]`` prints the new key once; ``list``; ``revoke NAME``."""
+    from .config import load_settings
+    from .serve.db import ServeDB
+    from .serve.keys import KeyRing
+
+    if args.action in ("add", "revoke") and not args.name:
+        raise UsageError(f"keys {args.action} needs a NAME")
+    ring = KeyRing(ServeDB(load_settings(args.config, store=args.store).store))
+    if args.action == "add":
+        key = ring.add(args.name, (args.collections or "").split(","), write=args.write)
+        if args.json:
+            _print_json({"name": args.name, "key": key})
+        else:
+            print(key)
+            _err(f"key {args.name!r} created; it is shown only this once, store it safely")
+    elif args.action == "revoke":
+        ring.revoke(args.name)
+        if args.json:
+            _print_json({"revoked": args.name})
+        else:
+            print(f"revoked: {args.name}")
+    elif args.json:
+        _print_json(ring.list())
+    else:
+        for k in ring.list():
+            state = "revoked" if k["revoked"] else ("read+write" if k["write"] else "read")
+            print(f"{k['name']}  collections={','.join(k['collections'])}  {state}  created={k['created_at']}")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def _positive_int(text: str) -> int:
     """argparse type: an integer of at least 1 (``-k 0`` used to mean the default)."""
@@ -403,6 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
     collection_option(s, "ingest the corpus into this collection and search only it")
 
     command("doctor", "check the installation, models and store", cmd_doctor)
+
+    s = command("serve", "serve the store over HTTP (OpenAI-compatible chat, retrieval, uploads)", cmd_serve)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    s.add_argument("--no-auth", action="store_true", help="no API keys (refused unless --host is loopback)")
+
+    s = command("keys", "manage the API keys of `ragkit serve`", cmd_keys)
+    s.add_argument("action", choices=["add", "list", "revoke"])
+    s.add_argument("name", nargs="?", help="the key's name (a person or a tool)")
+    s.add_argument("--collections", help="collections the key may read, comma-separated ('*': all)")
+    s.add_argument("--write", action="store_true", help="the key may also upload and delete documents")
     return p
 
 

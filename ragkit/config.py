@@ -48,6 +48,9 @@ class Settings:
     lock_timeout: float = 60.0
     ingest_max_file_mb: float = 200.0
     data_dir: str | None = None
+    serve_max_body_mb: float = 100.0  # `ragkit serve`: largest request (an upload) before 413
+    serve_generation_slots: int = 1  # answers generated at once: 1 for the in-process model
+    serve_generation_queue: int = 8  # answers that may wait for a slot; more get 503 + Retry-After
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the non-None ``changes`` applied and validated."""
@@ -93,6 +96,8 @@ def _validated(settings: Settings) -> Settings:
     if settings.llm_max_answer_tokens is not None and settings.llm_max_answer_tokens > settings.llm_n_ctx // 2:
         raise ConfigError(f"{_key(name='llm_max_answer_tokens')} must be at most half of llm.n_ctx "
                           f"({settings.llm_n_ctx // 2}), got {settings.llm_max_answer_tokens}: the sources need the rest")
+    if not settings.serve_max_body_mb > 0:
+        raise ConfigError(f"{_key('serve_max_body_mb')} must be above 0, got {settings.serve_max_body_mb}")
     if settings.collection is not None:
         from .docmeta import collection_name
 
@@ -114,13 +119,15 @@ _RANGES: dict[str, tuple[float, float | None]] = {
     "llm_n_threads": (1, None),
     "llm_max_answer_tokens": (1, None),
     "lock_timeout": (0, None),
+    "serve_generation_slots": (1, 64),
+    "serve_generation_queue": (0, 10000),
 }
 
 
 def _key(name: str) -> str:
     """How a user writes setting ``name``: its ragkit.toml key and environment variable."""
     section, _, key = name.partition("_")
-    toml = f"{section}.{key}" if key and section in {"embed", "llm", "chunk", "retrieve", "pdf"} else name
+    toml = f"{section}.{key}" if key and section in {"embed", "llm", "chunk", "retrieve", "pdf", "serve"} else name
     return f"{toml} (RAGKIT_{name.upper()})"
 
 
