@@ -332,7 +332,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
         else:
             print(f"revoked: {args.name}")
     elif args.json:
-        _print_json(ring.list())
+        _print_json({"keys": ring.list()})
     else:
         for k in ring.list():
             state = "revoked" if k["revoked"] else ("read+write" if k["write"] else "read")

@@ -224,7 +224,8 @@ def test_every_json_output_is_the_object_the_readme_table_shows(run, docs, capsy
         "any, on error": ("ask", ""),
         "collections drop": ("collections", "drop", "default"),  # last: it empties the store
     }
-    assert set(runs) | {"eval", "doctor"} == set(shapes)  # every row is checked here or in their own tests
+    # every row is checked here or in their own tests (test_evaluate, test_doctor, test_serve)
+    assert set(runs) | {"eval", "doctor", "keys list", "keys add", "keys revoke"} == set(shapes)
     for name, argv in runs.items():
         data = json.loads(run(*argv, "--json")[1])
         assert isinstance(data, dict) and set(data) == shapes[name], (name, sorted(data))

@@ -418,8 +418,8 @@ def test_keys_cli_prints_a_key_once_lists_and_revokes(tmp_path, capsys):
     assert main(["--store", store, "keys", "list", "--json"]) == 0
     listed = capsys.readouterr().out
     assert key not in listed
-    assert json.loads(listed) == [dict(json.loads(listed)[0], name="helpdesk", collections=["人事", "総務"],
-                                       write=False, revoked=False)]
+    keys = json.loads(listed)["keys"]
+    assert keys == [dict(keys[0], name="helpdesk", collections=["人事", "総務"], write=False, revoked=False)]
     assert main(["--store", store, "keys", "add", "helpdesk", "--collections", "総務"]) == 2
     assert "exists" in capsys.readouterr().err
     assert main(["--store", store, "keys", "revoke", "helpdesk"]) == 0
