@@ -26,6 +26,11 @@ MIN_EVIDENCE = 0.6  # Japanese questions (table above)
 #   0.5        0.942     0.858   <- chosen
 #   0.6        0.808     0.946   (English questions carry more content words that paraphrase)
 MIN_EVIDENCE_EN = 0.5
+# The extractive reader's sentence check (ragkit.reader.quoted_answer): the quoted sentence (its
+# lead sentence counted half) must cover this share of the question's words, else it abstains;
+# a citation is supported from SUPPORT_EVIDENCE on.
+MIN_SENTENCE_EVIDENCE = 0.4
+SUPPORT_EVIDENCE = 0.5
 EVIDENCE_DEPTH = 3  # the prompt's sources (k=3 for the bundled model); best of them counts
 CLOSEST_SOURCES = 3  # listed with an abstention so the user can still look
 

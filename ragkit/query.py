@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Sequence
 
 from ragkit.errors import UsageError
-from ragkit.text.japanese import analyze, content_or_all, index_tokens
+from ragkit.text.japanese import analyze_forms
 from ragkit.text.normalize import normalize
 from ragkit.text.script import language_of
 
@@ -21,18 +21,22 @@ from ragkit.text.script import language_of
 class Query:
     """``text`` as asked; ``normalized`` (NFKC, spaces collapsed) is what every step reads;
     ``tokens`` every index-form token in order; ``content_tokens`` the content words (all tokens
-    when there are none), which BM25 searches and the evidence check counts."""
+    when there are none), which BM25 searches; ``match_tokens`` the same content words in match
+    form (``ragkit.text.japanese.match_form``: dictionary form, aliases such as 今年 → 年度), which
+    the evidence check and the reader compare with documents."""
 
     text: str
     normalized: str
     language: str
     tokens: tuple[str, ...]
     content_tokens: tuple[str, ...]
+    match_tokens: tuple[str, ...] = ()
 
     @cached_property
     def words(self) -> frozenset[str]:
-        """Content words with English inflection folded: what must occur in a chunk as evidence."""
-        return frozenset(fold_words(self.content_tokens))
+        """Content words in match form, English inflection folded: what must occur in a chunk as
+        evidence (``chunk_words``)."""
+        return frozenset(fold_words(self.match_tokens or self.content_tokens))
 
     @cached_property
     def pairs(self) -> frozenset[tuple[str, str]]:
@@ -45,9 +49,12 @@ def make_query(question: str) -> Query:
     normalized = normalize(question, join=False)
     if not normalized:
         raise UsageError("the question is empty; ask something, e.g. ragkit ask \"経費の申請期限は？\"")
-    analyzed = analyze(normalized)
+    analyzed = analyze_forms(normalized)
+    content = [(tok, form) for tok, form, is_content in analyzed if is_content] or [
+        (tok, form) for tok, form, _ in analyzed]
     return Query(text=question.strip(), normalized=normalized, language=language_of(normalized),
-                 tokens=tuple(tok for tok, _ in analyzed), content_tokens=tuple(content_or_all(analyzed)))
+                 tokens=tuple(tok for tok, _, _ in analyzed), content_tokens=tuple(t for t, _ in content),
+                 match_tokens=tuple(f for _, f in content))
 
 
 def as_query(question: "str | Query") -> Query:
@@ -76,16 +83,28 @@ def adjacent_pairs(tokens: Sequence[str]) -> set[tuple[str, str]]:
 
 
 @lru_cache(maxsize=256)
+def _chunk_forms(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    analyzed = analyze_forms(text)
+    return tuple(tok for tok, _, _ in analyzed), frozenset(fold_words([form for _, form, _ in analyzed]))
+
+
 def chunk_tokens(text: str) -> tuple[str, ...]:
-    """MeCab tokens of a chunk, kept for the few answers in flight."""
-    return tuple(index_tokens(text))
+    """MeCab index tokens of a chunk (one pass, cached with ``chunk_words`` for the few answers
+    in flight)."""
+    return _chunk_forms(text)[0]
+
+
+def chunk_words(text: str) -> frozenset[str]:
+    """Every word of a chunk in match form, English inflection folded."""
+    return _chunk_forms(text)[1]
 
 
 def word_coverage(query: Query, text: str) -> float:
-    """Share (0..1) of the query's content words that occur in ``text``; 0 for a query without any."""
+    """Share (0..1) of the query's content words that occur in ``text`` (both in match form);
+    0 for a query without any."""
     if not query.words:
         return 0.0
-    return len(query.words & fold_words(chunk_tokens(text))) / len(query.words)
+    return len(query.words & chunk_words(text)) / len(query.words)
 
 
 def phrase_overlap(query: Query, text: str) -> float:

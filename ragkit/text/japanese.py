@@ -290,3 +290,38 @@ def query_tokens(text: str) -> list[str]:
 def content_or_all(analyzed: list[tuple[str, bool]]) -> list[str]:
     """The content words of an ``analyze`` result, or every token when there are none."""
     return [tok for tok, content in analyzed if content] or [tok for tok, _ in analyzed]
+
+
+# ---------------------------------------------------------------- match forms
+
+# Words a question and a document spell differently for the same thing (after NFKC and lemma):
+# 今年 ↔ 今年度 (年度), ノートPC ↔ ノートパソコン. Keys and values are match forms.
+MATCH_ALIASES = {"今年": "年度", "本年": "年度", "今年度": "年度", "pc": "パソコン", "テレワーク": "在宅"}
+_INFLECTING = frozenset({"動詞", "形容詞", "形状詞"})
+
+
+def match_form(word: Any, surface: str) -> str:
+    """The form two texts are matched in: the dictionary form (unidic ``orthBase``) for inflecting
+    words (受け取り → 受け取る), the surface for nouns (unidic lemmas turn names into readings),
+    lower case, then ``MATCH_ALIASES``."""
+    form = surface
+    if word is not None and word.feature.pos1 in _INFLECTING:
+        base = word.feature.orthBase
+        form = surface if not base or base == "*" else base
+    form = form.lower()
+    return MATCH_ALIASES.get(form, form)
+
+
+def analyze_forms(text: str) -> list[tuple[str, str, bool]]:
+    """One MeCab pass over NFKC ``text``: (index token, match form, is content word) per token,
+    with the same tokens and content flags as ``analyze``; ``match_form`` says what the second is."""
+    out: list[tuple[str, str, bool]] = []
+    text = unicodedata.normalize("NFKC", text)
+    for word in _tagger()(text):
+        surface = word.surface
+        if surface.isascii():
+            out.extend((tok, MATCH_ALIASES.get(tok, tok), tok not in _EN_STOP)
+                       for tok in _LATIN_WORD.findall(surface.lower()))
+        elif not _is_symbol(surface):
+            out.append((surface.lower(), match_form(word, surface), not _is_function_word(word, surface)))
+    return out

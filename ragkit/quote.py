@@ -1,0 +1,77 @@
+"""The sentence of a source that carries the answer: what the extractive reader quotes.
+
+A small base model's bare span is often the wrong one (``社内システム`` for 何文字以上); the sentence
+around the right span is useful even when the span is not. ``best_sentence`` scores each sentence of
+the sources by the question's content words it covers (in match form, ``ragkit.query``), counting
+the sentence before it as context (a list item ``・20万円以上：管理本部長`` follows the sentence that
+names the subject), and keeps only sentences that hold an answer of the expected kind
+(``ragkit.answer_types``); among equals it prefers the one holding the model's span.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ragkit.answer_types import has_kind
+from ragkit.citations import content_chars
+from ragkit.query import Query, chunk_words
+from ragkit.text.japanese import split_sentences
+
+CONTEXT_WEIGHT = 0.5  # a question word found only in the previous sentence counts half
+SPAN_BONUS = 0.05  # breaks ties towards the sentence the model copied from
+MAX_QUOTE_CHARS = 240  # a longer "sentence" (a table row run, a wrapped paragraph) is cut
+_ITEM = re.compile(r"^\s*(?:[-*+•・●○◆■□]|\d{1,2}[.)](?:\s|$)|[（(]\d{1,2}[)）])")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """``sentence`` of source ``source`` (index into the sources given), its question-word
+    ``coverage`` (0..1, previous sentence counted at ``CONTEXT_WEIGHT``), whether it holds an
+    answer of the expected kind (``typed``) and the model's span (``has_span``)."""
+
+    source: int
+    sentence: str
+    coverage: float
+    typed: bool
+    has_span: bool
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a chunk, whitespace runs collapsed."""
+    return [" ".join(text[a:b].split()) for a, b in split_sentences(text)]
+
+
+def best_sentence(query: Query, kind: str | None, texts: list[str], span: str = "") -> Quote | None:
+    """The sentence of ``texts`` that best answers ``query``: typed sentences first, then by
+    coverage (+ ``SPAN_BONUS`` when it holds ``span``), earlier sources and sentences on ties.
+    None when the texts have no sentence."""
+    span_chars = content_chars(span)
+    best: tuple[tuple, Quote] | None = None
+    for i, text in enumerate(texts):
+        prev_words: frozenset[str] = frozenset()
+        lead, lead_words = "", frozenset()
+        for sentence in sentences(text):
+            words = chunk_words(sentence)
+            if _is_item(sentence) and lead:
+                prev_words = lead_words  # a list item reads with the sentence that introduces it
+                shown = f"{lead} {sentence}"
+            else:
+                lead, lead_words, shown = sentence, words, sentence
+            if query.words:
+                own = len(query.words & words)
+                context = len((query.words - words) & prev_words)
+                coverage = (own + CONTEXT_WEIGHT * context) / len(query.words)
+            else:
+                coverage = 0.0
+            prev_words = words
+            has_span = bool(span_chars) and span_chars in content_chars(sentence)
+            quote = Quote(i, shown[:MAX_QUOTE_CHARS], coverage, has_kind(kind, sentence), has_span)
+            key = (quote.typed, coverage + (SPAN_BONUS if has_span else 0.0))
+            if best is None or key > best[0]:
+                best = (key, quote)
+    return best[1] if best else None
+
+
+def _is_item(sentence: str) -> bool:
+    """A list item (・, -, 1., ①): it continues the sentence before the list."""
+    return bool(_ITEM.match(sentence))
