@@ -19,7 +19,7 @@ from ragkit.text.japanese import split_sentences
 
 CONTEXT_WEIGHT = 0.5  # a question word found only in the previous sentence counts half
 SPAN_BONUS = 0.05  # breaks ties towards the sentence the model copied from
-MAX_QUOTE_CHARS = 240  # a longer "sentence" (a table row run, a wrapped paragraph) is cut
+MAX_QUOTE_CHARS = 240  # a longer "sentence" (a page header run into the text, a table) is skipped
 _ITEM = re.compile(r"^\s*(?:[-*+•・●○◆■□]|\d{1,2}[.)](?:\s|$)|[（(]\d{1,2}[)）])")
 
 
@@ -51,6 +51,8 @@ def best_sentence(query: Query, kind: str | None, texts: list[str], span: str = 
         prev_words: frozenset[str] = frozenset()
         lead, lead_words = "", frozenset()
         for sentence in sentences(text):
+            if len(sentence) > MAX_QUOTE_CHARS:  # a running page header or a table run, not a sentence
+                continue
             words = chunk_words(sentence)
             if _is_item(sentence) and lead:
                 prev_words = lead_words  # a list item reads with the sentence that introduces it

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Callable
 import re
 from dataclasses import replace
 
-from ragkit.abstain import MIN_SENTENCE_EVIDENCE, SUPPORT_EVIDENCE, closest_sources, should_abstain
+from ragkit.abstain import (EVIDENCE_DEPTH, MIN_SENTENCE_EVIDENCE, SUPPORT_EVIDENCE, closest_sources, missing_identifiers,
+                            should_abstain)
 from ragkit.answer_types import TYPED, expected_kind, has_kind
 from ragkit.citations import SUPPORT_THRESHOLD, attach_citations, content_chars, coverage, snippet
 from ragkit.prompts import build_prompt
@@ -93,7 +94,8 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
     """The extractive answer: the source sentence that answers ``query`` (``ragkit.quote``), with
     the model's ``span`` first when it is of the expected kind and inside that sentence.
 
-    Abstains when no sentence covers ``MIN_SENTENCE_EVIDENCE`` of the question's words; the one
+    Abstains when no sentence covers ``MIN_SENTENCE_EVIDENCE`` of the question's words or the
+    top hits lack a code the question names (``missing_identifiers``: PX-8, E-45); the one
     citation is ``supported`` only when the sentence holds an answer of the expected kind and
     covers ``SUPPORT_EVIDENCE`` of them. ``form="span"`` answers with the span alone (still checked).
     """
@@ -102,7 +104,8 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
         span = ""
     kind = expected_kind(query)
     quote = best_sentence(query, kind, [h.chunk.text for h in sources], span)
-    if quote is None or quote.coverage < MIN_SENTENCE_EVIDENCE:
+    if quote is None or quote.coverage < MIN_SENTENCE_EVIDENCE or missing_identifiers(
+            query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])):
         return abstention(query, hits)
     span_fits = bool(span) and quote.has_span and has_kind(kind, span)
     if form == "span":
