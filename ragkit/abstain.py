@@ -48,6 +48,29 @@ def missing_identifiers(question: "str | Query", text: str) -> list[str]:
     PX-7 manual)."""
     have = unicodedata.normalize("NFKC", text).lower().replace(" ", "")
     return [i for i in _IDENTIFIER.findall(as_query(question).normalized) if i.lower() not in have]
+
+
+def missing_topic(question: "str | Query", context: str) -> list[str]:
+    """Words of the question's topic (``Query.topic``: 海外/出張/宿泊 in 海外出張の宿泊費は…) that
+    ``context`` (the quoted sentence and the sentences before it) holds neither as a word, as text
+    (two characters or more: 新入社員 inside a compound), nor as a listed synonym
+    (``ragkit.text.synonyms``). Any missing word means the sentence is about something else.
+
+    tests/answer_set.jsonl, Japanese questions, bundled models: near misses caught 9 of 9;
+    answerable questions whose topic is missing from a two-sentence window: 9 without synonyms, 4
+    with them, all four answered wrongly or abstained without the rule too."""
+    query = as_query(question)
+    if not query.topic:
+        return []
+    from ragkit.query import chunk_words
+    from ragkit.text.synonyms import alternatives
+
+    words = chunk_words(context)
+    text = unicodedata.normalize("NFKC", context).lower()
+    return [w for w in query.topic if w not in words and not (len(w) > 1 and w in text)
+            and not any(alt in text for alt in alternatives(w))]
+
+
 EVIDENCE_DEPTH = 3  # the prompt's sources (k=3 for the bundled model); best of them counts
 CLOSEST_SOURCES = 3  # listed with an abstention so the user can still look
 

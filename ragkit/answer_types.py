@@ -24,7 +24,7 @@ TYPED = frozenset({"amount", "count", "datetime", "person", "place"})
 _QUESTION_KIND = [
     ("procedure", r"どうすれば|どうしたら|どのように|どうやって|手順|方法|what should i do|what do i do|how do i|how can i|how to\b"),
     ("amount", r"いくら|何円|金額|料金|予算|値段|価格|how much (?:does|is|do|money)|\bprice\b|\bcost\b"),
-    ("count", r"何(?:文字|日間|日(?!まで)|人|名|回|件|台|か月|ヶ月|カ月|時間|分|年|週|km|キロ|個|歳|割|%|パーセント|世代|種類)"
+    ("count", r"(?:最大|最長|最高|合計)何日|何(?:文字|日間|日(?!まで)|人|名|回|件|台|か月|ヶ月|カ月|時間|分|年|週|km|キロ|個|歳|割|%|パーセント|世代|種類)"
               r"|どのくらい|どれくらい|how (?:many|long|far|heavy|much \w+)"),
     ("datetime", r"いつ|何時|何日|何月|何曜|期限|締め切り|when\b|what time|how often|what day"),
     ("person", r"誰|どなた|だれ|責任者|担当者|承認者|\bwho\b|\bwhom\b"),
@@ -63,12 +63,14 @@ def expected_kind(question: "str | Query") -> str | None:
     return "yesno" if _YESNO.search(text.strip()) else None
 
 
-def has_kind(kind: str | None, text: str) -> bool:
-    """Whether ``text`` holds an answer of ``kind``; True for kinds without a shape."""
+def has_kind(kind: str | None, text: str, question: str = "") -> bool:
+    """Whether ``text`` holds an answer of ``kind``; True for kinds without a shape. What the
+    ``question`` itself says does not count (入社初日の流れ holds no time for 入社初日の集合は何時)."""
     if kind not in TYPED:
         return True
     text = unicodedata.normalize("NFKC", text)
-    if _SHAPE[kind].search(text):
+    asked = unicodedata.normalize("NFKC", question)
+    if any(not asked or m.group() not in asked for m in _SHAPE[kind].finditer(text)):
         return True
     return kind in _MECAB_NAMES and _has_proper_noun(text, _MECAB_NAMES[kind])
 

@@ -7,13 +7,15 @@ few answers in flight, because the evidence check and the chunk choice look at t
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Sequence
 
 from ragkit.errors import UsageError
-from ragkit.text.japanese import analyze_forms
+from ragkit.text.japanese import analyze_forms, analyze_question
 from ragkit.text.normalize import normalize
+from ragkit.text.synonyms import alternatives
 from ragkit.text.script import language_of
 
 
@@ -39,6 +41,7 @@ class Query:
     tokens: tuple[str, ...]
     content_tokens: tuple[str, ...]
     match_tokens: tuple[str, ...] = ()
+    topic: tuple[str, ...] = ()  # the nouns of the phrase the question is about (``topic_of``)
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -59,12 +62,12 @@ def make_query(question: str) -> Query:
     normalized = normalize(question, join=False)
     if not normalized:
         raise UsageError("the question is empty; ask something, e.g. ragkit ask \"経費の申請期限は？\"")
-    analyzed = analyze_forms(normalized)
+    analyzed, topic = analyze_question(normalized)
     content = [(tok, form) for tok, form, is_content in analyzed if is_content] or [
         (tok, form) for tok, form, _ in analyzed]
     return Query(text=question.strip(), normalized=normalized, language=language_of(normalized),
                  tokens=tuple(tok for tok, _, _ in analyzed), content_tokens=tuple(t for t, _ in content),
-                 match_tokens=tuple(f for _, f in content))
+                 match_tokens=tuple(f for _, f in content), topic=topic)
 
 
 def as_query(question: "str | Query") -> Query:
@@ -114,7 +117,20 @@ def word_coverage(query: Query, text: str) -> float:
     0 for a query without any."""
     if not query.words:
         return 0.0
-    return len(query.words & chunk_words(text)) / len(query.words)
+    return len(found_words(query, text)) / len(query.words)
+
+
+def found_words(query: Query, text: str, words: frozenset[str] | None = None) -> frozenset[str]:
+    """The query's words that ``text`` holds: as words (``chunk_words``, or ``words`` when the
+    caller has them), or, for an everyday word, as one of the words documents use for it
+    (``ragkit.text.synonyms``: 残業 → 時間外労働)."""
+    words = chunk_words(text) if words is None else words
+    found = query.words & words
+    rest = [w for w in query.words - found if alternatives(w)]
+    if rest:
+        folded = unicodedata.normalize("NFKC", text).lower()
+        found |= {w for w in rest if any(alt in folded for alt in alternatives(w))}
+    return found
 
 
 def phrase_overlap(query: Query, text: str) -> float:

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from ragkit.answer_types import has_kind
 from ragkit.citations import content_chars
-from ragkit.query import Query, chunk_words
+from ragkit.query import Query, chunk_words, found_words
 from ragkit.text.japanese import split_sentences
 
 CONTEXT_WEIGHT = 0.5  # a question word found only in the previous sentence counts half
 SPAN_BONUS = 0.05  # breaks ties towards the sentence the model copied from
+TOPIC_WINDOW = 2  # sentences before the quote that may name its subject (ragkit.abstain.missing_topic)
 MAX_QUOTE_CHARS = 240  # a longer "sentence" (a page header run into the text, a table) is skipped
+_UNIT_START = re.compile(r"^\s*(?:第[0-9一二三四五六七八九十百]+[条章節]|#)")  # an article or heading: a new subject
 _ITEM = re.compile(r"^\s*(?:[-*+•・●○◆■□]|\d{1,2}[.)](?:\s|$)|[（(]\d{1,2}[)）])")
 
 
@@ -27,13 +29,16 @@ _ITEM = re.compile(r"^\s*(?:[-*+•・●○◆■□]|\d{1,2}[.)](?:\s|$)|[（(
 class Quote:
     """``sentence`` of source ``source`` (index into the sources given), its question-word
     ``coverage`` (0..1, previous sentence counted at ``CONTEXT_WEIGHT``), whether it holds an
-    answer of the expected kind (``typed``) and the model's span (``has_span``)."""
+    answer of the expected kind (``typed``) and the model's span (``has_span``); ``context`` is the
+    sentence with up to ``TOPIC_WINDOW`` sentences before it in the same article (第11条…) or
+    section, where its subject may be named."""
 
     source: int
     sentence: str
     coverage: float
     typed: bool
     has_span: bool
+    context: str = ""
 
 
 def sentences(text: str) -> list[str]:
@@ -50,7 +55,9 @@ def best_sentence(query: Query, kind: str | None, texts: list[str], span: str = 
     for i, text in enumerate(texts):
         prev_words: frozenset[str] = frozenset()
         lead, lead_words = "", frozenset()
+        recent: list[str] = []
         for sentence in sentences(text):
+            recent = [sentence] if _UNIT_START.match(sentence) else (recent + [sentence])[-(TOPIC_WINDOW + 1):]
             if len(sentence) > MAX_QUOTE_CHARS:  # a running page header or a table run, not a sentence
                 continue
             words = chunk_words(sentence)
@@ -60,14 +67,16 @@ def best_sentence(query: Query, kind: str | None, texts: list[str], span: str = 
             else:
                 lead, lead_words, shown = sentence, words, sentence
             if query.words:
-                own = len(query.words & words)
-                context = len((query.words - words) & prev_words)
+                have = found_words(query, sentence, words)
+                own = len(have)
+                context = len((query.words - have) & prev_words)
                 coverage = (own + CONTEXT_WEIGHT * context) / len(query.words)
             else:
                 coverage = 0.0
             prev_words = words
             has_span = bool(span_chars) and span_chars in content_chars(sentence)
-            quote = Quote(i, shown[:MAX_QUOTE_CHARS], coverage, has_kind(kind, sentence), has_span)
+            quote = Quote(i, shown[:MAX_QUOTE_CHARS], coverage, has_kind(kind, sentence, query.normalized),
+                          has_span, " ".join(recent))
             key = (quote.typed, coverage + (SPAN_BONUS if has_span else 0.0))
             if best is None or key > best[0]:
                 best = (key, quote)

@@ -24,6 +24,7 @@ import re
 from dataclasses import replace
 
 from ragkit.abstain import (EVIDENCE_DEPTH, MIN_SENTENCE_EVIDENCE, SUPPORT_EVIDENCE, closest_sources, missing_identifiers,
+                            missing_topic,
                             should_abstain)
 from ragkit.answer_types import TYPED, expected_kind, has_kind
 from ragkit.citations import SUPPORT_THRESHOLD, attach_citations, content_chars, coverage, snippet
@@ -104,8 +105,8 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
         span = ""
     kind = expected_kind(query)
     quote = best_sentence(query, kind, [h.chunk.text for h in sources], span)
-    if quote is None or quote.coverage < MIN_SENTENCE_EVIDENCE or missing_identifiers(
-            query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])):
+    if quote is None or quote.coverage < MIN_SENTENCE_EVIDENCE or (kind == "amount" and not quote.typed) or missing_identifiers(
+            query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])) or missing_topic(query, quote.context):
         return abstention(query, hits)
     span_fits = bool(span) and quote.has_span and has_kind(kind, span)
     if form == "span":

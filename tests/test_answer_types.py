@@ -101,3 +101,46 @@ def test_answer_set_and_metric():
                 {"answerable": False, "answered": True, "correct": False, "span_correct": False, "false_support": True}]
     m = summarize(outcomes)
     assert (m["answer_accuracy"], m["false_support"], m["abstention_rate"]) == (1.0, 0.5, 0.0)
+
+
+EXPENSES = ("第10条（日当） 国内出張の日当は1日あたり2,800円とする。海外出張の日当は1日あたり7,500円とする。\n"
+            "第11条（宿泊費） 国内出張の宿泊費は、1泊あたり10,500円を上限として実費を精算する。")
+WORK_TIME = "第12条（時間外労働） 時間外労働の上限は、労使協定により1か月40時間、1年360時間とする。"
+
+
+def test_topic_is_the_phrase_asked_about():
+    from ragkit.query import make_query
+
+    assert make_query("海外出張の宿泊費の上限はいくらですか？").topic == ("海外", "出張", "宿泊", "上限")
+    assert make_query("新入社員はノートパソコンをいつどこで受け取りますか？").topic == ("ノート", "パソコン")
+    assert make_query("今年の夏季休業は何日間ですか？").topic == ("夏季", "休業")  # 今年: a date in the text
+    assert make_query("How much does the PX-7 cost?").topic == ()
+
+
+@pytest.mark.parametrize("question", ["海外出張の宿泊費の上限はいくらですか？", "来客用駐車場の利用料はいくらですか？"])
+def test_near_miss_abstains_although_its_other_words_match(question):
+    """The sentence about 国内 covers 出張/宿泊費/上限 of a question about 海外: the topic tells them
+    apart, whatever span the model copies."""
+    text = EXPENSES + "\n社員用駐車場の月額利用料は、10月分から3,000円に改定します。"
+    for span in ("10,500円", "3,000円"):
+        result = answer(extractive(span), question, [hit(text)])
+        assert result.abstained, result.text
+
+
+def test_everyday_word_meets_the_documents_word():
+    """残業 is 時間外労働 in the rules (ragkit.text.synonyms): answered with the quote, not abstained
+    (a question naming nothing the rules hold, 賞与, still abstains)."""
+    result = answer(extractive("1か月40時間"), "残業は1か月に何時間までできますか？", [hit(WORK_TIME)])
+    assert not result.abstained and "「第12条" in result.text and "40時間" in result.text
+    assert answer(extractive("1か月40時間"), "賞与は1か月に何時間までですか？", [hit(WORK_TIME)]).abstained
+
+
+def test_an_amount_question_without_an_amount_in_the_sources_abstains():
+    result = answer(extractive("PX-7"), "How much does the PX-7 cost?",
+                    [hit("1. Introduction Thank you for choosing the PX-7. Read this manual first.")])
+    assert result.abstained
+
+
+def test_what_the_question_says_is_not_an_answer_of_its_kind():
+    assert not has_kind("datetime", "入社初日の流れ", "入社初日の集合は何時ですか？")
+    assert has_kind("datetime", "入社初日は午前9時に集合", "入社初日の集合は何時ですか？")
