@@ -56,9 +56,10 @@ def missing_topic(question: "str | Query", context: str) -> list[str]:
     (two characters or more: 新入社員 inside a compound), nor as a listed synonym
     (``ragkit.text.synonyms``). Any missing word means the sentence is about something else.
 
-    tests/answer_set.jsonl, Japanese questions, bundled models: near misses caught 9 of 9;
-    answerable questions whose topic is missing from a two-sentence window: 9 without synonyms, 4
-    with them, all four answered wrongly or abstained without the rule too."""
+    tests/answer_set.jsonl, Japanese questions, bundled models, topic words looked for in the quote
+    alone / with one / two sentences before it: near misses caught 9 / 9 / 9 of 9, answerable
+    questions turned away 11 / 5 / 4 (the four were answered wrongly or abstained without the
+    rule). With it the whole set went from abstention 0.46 to 0.92 at answer rate 0.91."""
     query = as_query(question)
     if not query.topic:
         return []
