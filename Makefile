@@ -15,7 +15,8 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 LLAMA_WHEELS ?= $(HOME)/.cache/ragkit/wheels/llama-avx2
 STAMP  := $(VENV)/.installed
 DEMO_STORE ?= .ragkit-demo
-DEMO_QUESTION ?= 国内出張の日当は1日あたりいくらですか？
+DEMO_QUESTION ?= 取引先への手土産は何円までにすればいいですか？
+DEMO_QUOTE_QUESTION ?= 経費の申請期限はいつですか？
 
 .PHONY: install demo test test-fast bench bundle bundle-test clean
 
@@ -35,6 +36,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/ragkit --store $(DEMO_STORE) ingest corpora/
 	$(BIN)/ragkit --store $(DEMO_STORE) ask "$(DEMO_QUESTION)"
+	$(BIN)/ragkit --store $(DEMO_STORE) ask "$(DEMO_QUOTE_QUESTION)"
 
 test: install
 	$(BIN)/python -m pytest -q

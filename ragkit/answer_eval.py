@@ -5,7 +5,8 @@ Per question (format of ../shared/data/README.md) three readers run with the sam
   * reader ceiling: the same reader given only the gold paragraph (no abstention), so retrieval
     loss and reader loss show separately;
   * naive prompt: ``資料: … 質問: … 答え:`` over the gold paragraph, free text to a newline.
-Answers score by exact match and character F1 after NFKC, lower-casing and removal of spaces,
+Answers score by exact match and character F1 (of the extractive span, ``Answer.span``, where the
+answer quotes a sentence; ``sentence_accuracy``: the answer text contains a gold answer) after NFKC, lower-casing and removal of spaces,
 punctuation and symbols (``ragkit.citations.content_chars``); an abstention scores 0.
 
 Unanswerable set: each question again, with every paragraph of its gold *article* (same title)
@@ -71,6 +72,7 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
         return by_stem.get(source_stem(hit.chunk.source), {})
 
     exact, f1, ceiling, naive, cited_ok, answered, abstained = [], [], [], [], [], [], []
+    contains: list[float] = []
     started = time.perf_counter()
     for i, q in enumerate(questions, 1):
         golds = [str(a) for a in q["answers"]]
@@ -79,8 +81,11 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
         hits = rag.retrieve(query, k=k)
         answer = reader.answer(generator, query, hits)
         answered.append(0.0 if answer.abstained else 1.0)
-        exact.append(0.0 if answer.abstained else exact_match(answer.text, golds))
-        f1.append(0.0 if answer.abstained else char_f1(answer.text, golds))
+        short = answer.span or answer.text
+        exact.append(0.0 if answer.abstained else exact_match(short, golds))
+        f1.append(0.0 if answer.abstained else char_f1(short, golds))
+        contains.append(float(not answer.abstained and any(
+            normalize_answer(g) and normalize_answer(g) in normalize_answer(answer.text) for g in golds)))
         if not answer.abstained:
             cited = {str(by_stem.get(source_stem(c.source), {}).get("context_id")) for c in answer.citations}
             cited_ok.append(float(gold_id in cited))
@@ -88,8 +93,8 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
         gold_text = paragraph_text(gold)
         gold_hit = Hit(chunk=Chunk(id=chunk_id(gold_id, None, 0, gold_text), source=gold_id, page=None,
                                    index=0, start=0, end=len(gold_text), text=gold_text), score=1.0)
-        ceiling.append(char_f1(reader.answer(generator, query, [gold_hit], min_evidence=0.0).text,
-                               golds))
+        read = reader.answer(generator, query, [gold_hit], min_evidence=0.0)
+        ceiling.append(char_f1(read.span or read.text, golds))
         naive.append(char_f1("".join(generator.stream(naive_prompt(q["question"], str(gold["context"])),
                                                       NAIVE_TOKENS, ["\n"])), golds))
         if unanswerable:
@@ -104,6 +109,7 @@ def evaluate_answers(rag, questions: list[dict], corpus: list[dict], limit: int 
     result: dict = {"answers": {
         "n": len(questions), "exact": _mean(exact), "f1": _mean(f1), "reader_ceiling_f1": _mean(ceiling),
         "naive_prompt_f1": _mean(naive), "citation_accuracy": _mean(cited_ok),
+        "sentence_accuracy": _mean(contains),
         "answer_rate": _mean(answered), "k": k, "seconds": round(time.perf_counter() - started, 1)}}
     if unanswerable:
         result["unanswerable"] = {"n": len(abstained), "abstention_rate": _mean(abstained)}

@@ -261,6 +261,15 @@ def format_answer_table(result: dict) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.answers:
+        from .answer_quality import format_answer_quality, run_answer_set
+
+        result = run_answer_set(args.answers, store=args.store, config=args.config, limit=args.limit,
+                                form=args.answer_form, log=None if args.quiet else _err)
+        _print_json(result) if args.json else print(format_answer_quality(result))
+        return 0
+    if not (args.corpus and args.questions):
+        raise UsageError("ragkit eval needs --corpus and --questions, or --answers FILE")
     from .evaluate import run_eval
 
     result = run_eval(args.corpus, args.questions, args.mode, limit=args.limit,
@@ -428,8 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--chars", type=int, default=60, help="characters of text to show per unit")
 
     s = command("eval", "measure retrieval (and answers) on a QA set", cmd_eval)
-    s.add_argument("--corpus", required=True, help="corpus JSONL (context_id, title, context)")
-    s.add_argument("--questions", required=True,
+    s.add_argument("--corpus", help="corpus JSONL (context_id, title, context)")
+    s.add_argument("--questions",
                    help="questions JSONL: question and context_id; answers too with --generate/--unanswerable "
                         "(the gold paragraph's text comes from --corpus)")
     s.add_argument("--mode", default="dense,lexical,hybrid", help="comma-separated modes")
@@ -437,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, help="only the first N questions")
     s.add_argument("--generate", action="store_true", help="also generate and score answers")
     s.add_argument("--unanswerable", action="store_true", help="also measure abstention")
+    s.add_argument("--answers", metavar="FILE", help="ask a user-level answer set (JSONL: question, answers, "
+                   "kind) of the store in --store; e.g. tests/answer_set.jsonl")
+    s.add_argument("--answer-form", choices=["sentence", "span"], help="extractive answers: quote the "
+                   "sentence (default) or give the bare span")
     s.add_argument("--cache", help="where eval stores are cached (default ~/.cache/ragkit-eval)")
     collection_option(s, "ingest the corpus into this collection and search only it")
 

@@ -6,6 +6,12 @@
     prompt              → the model family's prompt (``ragkit.prompts``)
     generate            → stream from the generator (extractive span constraint for base models)
     cite                → check the ``[n]`` markers against the sources (``ragkit.citations``)
+    type check          → an answer of the wrong kind for the question (``ragkit.answer_types``:
+                          a place for いくら) is not ``supported``; junk (``1.``) is no answer
+
+An extractive profile (the bundled base model) answers with the source sentence that holds the
+answer, quoted, the model's span first when it is of the right kind and inside that sentence
+(``ragkit.quote``): ``2,800円 — 「国内出張の日当は1日あたり2,800円とする。」[1]``.
 
 The generator is anything with the small interface ``ragkit.protocols.Generator`` (the llama-cpp
 wrapper in ``ragkit.generate``, or a fake from ``ragkit.testing``).
@@ -14,11 +20,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ragkit.abstain import closest_sources, should_abstain
-from ragkit.citations import attach_citations
+import re
+from dataclasses import replace
+
+from ragkit.abstain import (EVIDENCE_DEPTH, MIN_SENTENCE_EVIDENCE, SUPPORT_EVIDENCE, closest_sources, missing_identifiers,
+                            missing_topic,
+                            should_abstain)
+from ragkit.answer_types import TYPED, expected_kind, has_kind
+from ragkit.citations import SUPPORT_THRESHOLD, attach_citations, content_chars, coverage, snippet
 from ragkit.prompts import build_prompt
 from ragkit.query import Query, as_query, phrase_overlap, word_coverage
-from ragkit.types import Answer, Hit
+from ragkit.quote import best_sentence
+from ragkit.types import Answer, Citation, Hit
 
 if TYPE_CHECKING:
     from ragkit.protocols import Generator
@@ -27,11 +40,13 @@ NOT_FOUND = {"ja": "資料からは分かりませんでした。", "en": "The d
 READING_DEPTH = 3  # the top hits whose order the reader may change
 PHRASE_WEIGHT = 0.2  # reading_order: adjacent-pair overlap beside coverage
 _MARGIN_TOKENS = 8  # slack for tokenisation differences at the seams of the prompt
+ANSWER_FORMS = ("sentence", "span")  # extractive answers: quote the sentence (default) or the bare span
+_NUMBERING = re.compile(r"^[\s(（\[［]*[0-9０-９a-zA-Z①-⑳]{0,2}[\s.)）\]］:：、．]*$")
 
 
 def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
            on_token: Callable[[str], None] | None = None, max_answer_tokens: int | None = None,
-           min_evidence: float | None = None) -> Answer:
+           min_evidence: float | None = None, form: str = "sentence") -> Answer:
     """Answer ``question`` from ``hits`` with numbered, checked citations.
 
     Abstains (fixed localised text, closest sources listed unsupported) when the evidence is below
@@ -39,6 +54,8 @@ def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
     abstains while there are hits) or the model produced nothing. An extractive profile copies a
     verbatim source span, cited to the best-ranked source containing it. ``on_token`` receives the
     raw pieces as they stream; ``Answer.text`` is the final text, whose markers may be renumbered.
+    ``form`` (extractive profiles): ``"sentence"`` quotes the answering sentence, ``"span"`` gives
+    the model's span alone (to measure one against the other).
     """
     query = as_query(question)
     if not hits or should_abstain(query, hits, min_evidence):
@@ -54,10 +71,58 @@ def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
         pieces.append(piece)
         if on_token is not None:
             on_token(piece)
-    if not "".join(pieces).strip():
+    raw = "".join(pieces)
+    if profile.extractive:
+        return quoted_answer(query, raw, used[:len(sources)], hits, form)
+    if is_junk(raw):
         return abstention(query, hits)
-    text, citations = attach_citations("".join(pieces), used[:len(sources)])
+    text, citations = attach_citations(raw, used[:len(sources)])
+    if not citations:
+        return abstention(query, hits)
+    kind = expected_kind(query)
+    if kind in TYPED and not has_kind(kind, text):
+        citations = [replace(c, supported=False) for c in citations]
     return Answer(question=query.text, text=text, citations=citations, hits=list(hits))
+
+
+def is_junk(text: str) -> bool:
+    """Nothing to show as an answer: empty, punctuation only, or a bare list number (``1.``, ``1)``)."""
+    chars = content_chars(re.sub(r"[\[［][0-9０-９,\s]*[\]］]", "", text))
+    return not chars or bool(_NUMBERING.match(text.strip()))
+
+
+def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], form: str = "sentence") -> Answer:
+    """The extractive answer: the source sentence that answers ``query`` (``ragkit.quote``), with
+    the model's ``span`` first when it is of the expected kind and inside that sentence.
+
+    Abstains when no sentence covers ``MIN_SENTENCE_EVIDENCE`` of the question's words or the
+    top hits lack a code the question names (``missing_identifiers``: PX-8, E-45); the one
+    citation is ``supported`` only when the sentence holds an answer of the expected kind and
+    covers ``SUPPORT_EVIDENCE`` of them. ``form="span"`` answers with the span alone (still checked).
+    """
+    span = " ".join(span.split())
+    if is_junk(span):
+        span = ""
+    kind = expected_kind(query)
+    quote = best_sentence(query, kind, [h.chunk.text for h in sources], span)
+    if quote is None or quote.coverage < MIN_SENTENCE_EVIDENCE or (kind == "amount" and not quote.typed) or missing_identifiers(
+            query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])) or missing_topic(query, quote.context):
+        return abstention(query, hits)
+    span_fits = bool(span) and quote.has_span and has_kind(kind, span)
+    if form == "span":
+        if not span:
+            return abstention(query, hits)
+        text, claim, typed = span, span, has_kind(kind, span)
+    else:
+        text = f"{span} — 「{quote.sentence}」" if span_fits else f"「{quote.sentence}」"
+        claim, typed = quote.sentence, quote.typed
+    hit = sources[quote.source]
+    supported = (typed and quote.coverage >= SUPPORT_EVIDENCE
+                 and coverage(claim, hit.chunk.text) >= SUPPORT_THRESHOLD)
+    citation = Citation(n=1, source=hit.chunk.source, page=hit.chunk.page, score=hit.score,
+                        text=snippet(hit.chunk.text, content_chars(quote.sentence)), supported=supported)
+    return Answer(question=query.text, text=f"{text}[1]", citations=[citation], hits=list(hits),
+                  span=span or None)
 
 
 def abstention(question: "str | Query", hits: list[Hit]) -> Answer:

@@ -120,13 +120,15 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """The model's answer with numbered citations; ``abstained`` when the documents lack it."""
+    """The model's answer with numbered citations; ``abstained`` when the documents lack it.
+    ``span``: the short span an extractive model picked (the answer text quotes its sentence)."""
 
     question: str
     text: str
     citations: list[Citation] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     abstained: bool = False
+    span: str | None = None
 
     def to_json(self) -> dict:
         return {

@@ -93,8 +93,9 @@ def test_extractive_answer_is_a_verbatim_source_span(generator):
     assert generator.profile.extractive
     source = "当社の創業者は鈴木一郎で、1987年に横浜で会社を設立した。本社は現在、川崎市にある。"
     answer = generate_answer(generator, "当社の創業者は誰ですか？", [make_hit(source, "history.txt", None, 1.0)])
-    span = answer.text.removesuffix("[1]")
+    span = answer.span
     assert not answer.abstained and span and span in source
+    assert "「当社の創業者は鈴木一郎で、1987年に横浜で会社を設立した。」" in answer.text  # the sentence, quoted
     assert generator.last_processor is not None and generator.last_processor.sources_containing() == [0]
     assert [(c.source, c.supported) for c in answer.citations] == [("history.txt", True)]
 

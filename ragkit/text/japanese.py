@@ -290,3 +290,75 @@ def query_tokens(text: str) -> list[str]:
 def content_or_all(analyzed: list[tuple[str, bool]]) -> list[str]:
     """The content words of an ``analyze`` result, or every token when there are none."""
     return [tok for tok, content in analyzed if content] or [tok for tok, _ in analyzed]
+
+
+# ---------------------------------------------------------------- match forms
+
+# Words a question and a document spell differently for the same thing (after NFKC and lemma):
+# 今年 ↔ 今年度 (年度), ノートPC ↔ ノートパソコン. Keys and values are match forms.
+MATCH_ALIASES = {"今年": "年度", "本年": "年度", "今年度": "年度", "pc": "パソコン", "テレワーク": "在宅"}
+_INFLECTING = frozenset({"動詞", "形容詞", "形状詞"})
+
+
+def match_form(word: Any, surface: str) -> str:
+    """The form two texts are matched in: the dictionary form (unidic ``orthBase``) for inflecting
+    words (受け取り → 受け取る), the surface for nouns (unidic lemmas turn names into readings),
+    lower case, then ``MATCH_ALIASES``."""
+    form = surface
+    if word is not None and word.feature.pos1 in _INFLECTING:
+        base = word.feature.orthBase
+        form = surface if not base or base == "*" else base
+    form = form.lower()
+    return MATCH_ALIASES.get(form, form)
+
+
+def analyze_forms(text: str) -> list[tuple[str, str, bool]]:
+    """One MeCab pass over NFKC ``text``: (index token, match form, is content word) per token,
+    with the same tokens and content flags as ``analyze``; ``match_form`` says what the second is."""
+    return analyze_question(text)[0]
+
+
+def analyze_question(text: str) -> tuple[list[tuple[str, str, bool]], tuple[str, ...]]:
+    """``analyze_forms`` and, from the same MeCab pass, the question's topic (``topic_of``)."""
+    out: list[tuple[str, str, bool]] = []
+    text = unicodedata.normalize("NFKC", text)
+    words = _tagger()(text)
+    for word in words:
+        surface = word.surface
+        if surface.isascii():
+            out.extend((tok, MATCH_ALIASES.get(tok, tok), tok not in _EN_STOP)
+                       for tok in _LATIN_WORD.findall(surface.lower()))
+        elif not _is_symbol(surface):
+            out.append((surface.lower(), match_form(word, surface), not _is_function_word(word, surface)))
+    return out, topic_of(words)
+
+
+# The question's topic: the noun phrase that は/が/を/って marks (海外出張の宿泊費の上限は…). A
+# near miss names a neighbour of what the documents hold (海外 where only 国内 is written, 来客用 where
+# only 社員用): its other words all match, so only the topic tells it apart (ragkit.abstain).
+_TOPIC_MARKERS = frozenset({"は", "が", "を", "って"})
+_PHRASE_POS = frozenset({"名詞", "接頭辞", "接尾辞"})
+_FORMAL_NOUNS = frozenset({"こと", "もの", "とき", "ため", "場合", "方", "ところ", "際", "ほう"})
+
+
+def topic_of(words: Any) -> tuple[str, ...]:
+    """Match forms of the nouns of the noun phrase (joined by の) that the question is about: the
+    first one marked by を (the thing asked about: ノートパソコン in 新入社員はノートパソコンを…受け取り
+    ますか), else the first marked by は/が/って. Numbers, formal nouns (こと) and time words that
+    documents write as dates (今年, 朝) are left out; () when there is no such phrase."""
+    phrase: list[Any] = []
+    marked: list[tuple[str, tuple[str, ...]]] = []
+    for word in words:
+        if word.feature.pos1 in _PHRASE_POS or (word.surface == "の" and phrase):
+            phrase.append(word)
+            continue
+        if word.surface in _TOPIC_MARKERS and phrase:
+            nouns = tuple(match_form(w, w.surface) for w in phrase
+                          if w.feature.pos1 == "名詞" and w.feature.pos2 != "数詞"
+                          and w.feature.pos3 != "副詞可能" and w.surface not in _FORMAL_NOUNS
+                          and not w.surface.isascii())
+            if nouns:
+                marked.append((word.surface, nouns))
+        phrase = []
+    objects = [nouns for marker, nouns in marked if marker == "を"]
+    return (objects or [nouns for _, nouns in marked] or [()])[0]

@@ -1,0 +1,146 @@
+"""Answers that can fail their check: the expected kind of answer, quoted sentences, junk (fast tier)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from ragkit.abstain import evidence, missing_identifiers
+from ragkit.answer_quality import contains_gold, load_answer_set, summarize
+from ragkit.answer_types import expected_kind, has_kind
+from ragkit.reader import answer, is_junk
+from ragkit.testing import COPYING, CopyingGenerator
+from ragkit.types import Chunk, Hit, chunk_id
+
+SECURITY = ("第5条（パスワードの長さ） 社内システムのパスワードは14文字以上とし、英大文字、英小文字、数字、"
+            "記号のうち3種類以上を含めなければならない。\n第7条（アカウントロック） ログインに10回連続で失敗"
+            "したアカウントは、30分間ロックされる。")
+QUESTION = "社内システムのパスワードは何文字以上必要ですか？"
+
+
+def hit(text: str, source: str = "it_security.pdf") -> Hit:
+    return Hit(chunk=Chunk(id=chunk_id(source, 2, 0, text), source=source, page=2, index=0, start=0,
+                           end=len(text), text=text), score=1.0)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("経費の申請期限はいつですか？", "datetime"), (QUESTION, "count"), ("出張の日当っていくらもらえますか？", "amount"),
+    ("20万円以上の経費は誰が承認しますか？", "person"), ("入社初日はどこに集まればいいですか？", "place"),
+    ("副業の上限は1か月何時間ですか？", "count"), ("始業時刻は何時ですか？", "datetime"),
+    ("私物のUSBメモリを業務で使ってもいいですか？", "yesno"), ("What should I do when the machine shows error E-33?", "procedure"),
+    ("How much does the PX-7 cost?", "amount"), ("How many parking spaces are there?", "count"),
+])
+def test_question_words_give_the_kind(question, kind):
+    assert expected_kind(question) == kind
+
+
+def test_shapes():
+    assert has_kind("amount", "1日あたり2,800円") and not has_kind("amount", "社内システム")
+    assert has_kind("count", "14文字以上") and not has_kind("count", "社内システム")
+    assert has_kind("datetime", "翌月8日まで") and has_kind("datetime", "9:00 to 17:00")
+    assert has_kind("person", "管理本部長") and has_kind("person", "高橋 恵子")
+    assert has_kind("place", "本社4階") and has_kind("yesno", "anything")
+
+
+def test_wrong_kind_is_not_supported_free_text():
+    """A model steered to a noun phrase of the wrong kind (a system name for 何文字): cited, but not
+    supported, although the phrase is in the source."""
+    result = answer(CopyingGenerator(answer="社内システム[1]"), QUESTION, [hit(SECURITY)])
+    assert not result.abstained and result.citations
+    assert [c.supported for c in result.citations] == [False]
+    right = answer(CopyingGenerator(answer="14文字以上です[1]"), QUESTION, [hit(SECURITY)])
+    assert [c.supported for c in right.citations] == [True]
+
+
+def extractive(answer_text: str) -> CopyingGenerator:
+    gen = CopyingGenerator(answer=answer_text)
+    gen.profile = dataclasses.replace(COPYING, extractive=True, max_sources=1)
+    return gen
+
+
+def test_wrong_kind_span_falls_back_to_the_sentence():
+    result = answer(extractive("社内システム"), QUESTION, [hit(SECURITY)])
+    assert result.text.startswith("「第5条") and "14文字以上" in result.text and result.text.endswith("[1]")
+    assert result.span == "社内システム" and result.citations[0].supported is True
+
+
+def test_right_span_is_given_first_then_the_quote():
+    result = answer(extractive("14文字以上"), QUESTION, [hit(SECURITY)])
+    assert result.text.startswith("14文字以上 — 「第5条") and result.citations[0].supported
+
+
+@pytest.mark.parametrize("junk", ["1.", "1)", "（2）", "。", "[1]", " "])
+def test_junk_is_never_an_answer(junk):
+    assert is_junk(junk)
+    result = answer(CopyingGenerator(answer=junk), QUESTION, [hit(SECURITY)])
+    assert result.abstained and all(c.supported is False for c in result.citations)
+
+
+def test_a_different_model_number_is_a_different_thing():
+    assert missing_identifiers("How long is the PX-8 warranty?", "The PX-7 is covered by a warranty") == ["PX-8"]
+    assert not missing_identifiers("How long is the PX-7 warranty?", "The PX-7 is covered")
+    manual = hit("The PX-7 is covered by a warranty of 24 months from delivery.", "manual.pdf")
+    assert answer(extractive("24 months"), "How long is the PX-8 warranty?", [manual]).abstained
+
+
+def test_question_and_document_words_meet_in_match_form():
+    notice = hit("今年度の定期健康診断は、2024年10月21日に本社2階で実施します。", "notice.txt")
+    assert evidence("今年の健康診断はいつですか？", [notice]) == pytest.approx(1.0)
+    guide = hit("業務用ノートパソコンは、入社初日の午後4時に受け取ります。", "guide.md")
+    assert evidence("ノートPCはいつ受け取りますか？", [guide]) == pytest.approx(1.0)
+
+
+def test_answer_set_and_metric():
+    rows = load_answer_set(Path(__file__).with_name("answer_set.jsonl"))
+    answerable = [r for r in rows if r["answers"]]
+    assert len(answerable) >= 40 and len(rows) - len(answerable) >= 10
+    assert {r["kind"] for r in rows} >= {"amount", "count", "datetime", "person", "place", "yesno", "procedure"}
+    assert contains_gold("2,800円 — 「国内出張の日当は1日あたり２８００円とする。」[1]", ["2,800円"])
+    outcomes = [{"answerable": True, "answered": True, "correct": True, "span_correct": False, "false_support": False},
+                {"answerable": False, "answered": True, "correct": False, "span_correct": False, "false_support": True}]
+    m = summarize(outcomes)
+    assert (m["answer_accuracy"], m["false_support"], m["abstention_rate"]) == (1.0, 0.5, 0.0)
+
+
+EXPENSES = ("第10条（日当） 国内出張の日当は1日あたり2,800円とする。海外出張の日当は1日あたり7,500円とする。\n"
+            "第11条（宿泊費） 国内出張の宿泊費は、1泊あたり10,500円を上限として実費を精算する。")
+WORK_TIME = "第12条（時間外労働） 時間外労働の上限は、労使協定により1か月40時間、1年360時間とする。"
+
+
+def test_topic_is_the_phrase_asked_about():
+    from ragkit.query import make_query
+
+    assert make_query("海外出張の宿泊費の上限はいくらですか？").topic == ("海外", "出張", "宿泊", "上限")
+    assert make_query("新入社員はノートパソコンをいつどこで受け取りますか？").topic == ("ノート", "パソコン")
+    assert make_query("今年の夏季休業は何日間ですか？").topic == ("夏季", "休業")  # 今年: a date in the text
+    assert make_query("How much does the PX-7 cost?").topic == ()
+
+
+@pytest.mark.parametrize("question", ["海外出張の宿泊費の上限はいくらですか？", "来客用駐車場の利用料はいくらですか？"])
+def test_near_miss_abstains_although_its_other_words_match(question):
+    """The sentence about 国内 covers 出張/宿泊費/上限 of a question about 海外: the topic tells them
+    apart, whatever span the model copies."""
+    text = EXPENSES + "\n社員用駐車場の月額利用料は、10月分から3,000円に改定します。"
+    for span in ("10,500円", "3,000円"):
+        result = answer(extractive(span), question, [hit(text)])
+        assert result.abstained, result.text
+
+
+def test_everyday_word_meets_the_documents_word():
+    """残業 is 時間外労働 in the rules (ragkit.text.synonyms): answered with the quote, not abstained
+    (a question naming nothing the rules hold, 賞与, still abstains)."""
+    result = answer(extractive("1か月40時間"), "残業は1か月に何時間までできますか？", [hit(WORK_TIME)])
+    assert not result.abstained and "「第12条" in result.text and "40時間" in result.text
+    assert answer(extractive("1か月40時間"), "賞与は1か月に何時間までですか？", [hit(WORK_TIME)]).abstained
+
+
+def test_an_amount_question_without_an_amount_in_the_sources_abstains():
+    result = answer(extractive("PX-7"), "How much does the PX-7 cost?",
+                    [hit("1. Introduction Thank you for choosing the PX-7. Read this manual first.")])
+    assert result.abstained
+
+
+def test_what_the_question_says_is_not_an_answer_of_its_kind():
+    assert not has_kind("datetime", "入社初日の流れ", "入社初日の集合は何時ですか？")
+    assert has_kind("datetime", "入社初日は午前9時に集合", "入社初日の集合は何時ですか？")
