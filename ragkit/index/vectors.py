@@ -32,6 +32,9 @@ from .catalog import damaged
 COLLECTION = "ragkit-chunks"  # the ``default`` collection's vectors (every vector before collections)
 DEFAULT_COLLECTION = "default"
 SEARCH_EF = 100
+# One thread builds the HNSW graph: with several, the graph depends on thread timing, so the same
+# chunks gave different neighbours from run to run on busy cores (a filtered-recall test failed
+# now and then); our batches are small, so building on one thread costs little.
 """HNSW candidates per query for new collections (Chroma's default is 10, below the 30 candidates
 retrieval asks for): one store's collection and a store holding only it then found the same
 ja_dev paragraphs (with 10 they differed by a question: the graphs are built differently)."""
@@ -79,7 +82,8 @@ class VectorIndex:
         name = chroma_name(collection)
         if name not in self._collections and create:
             self._collections[name] = self.client.get_or_create_collection(
-                name, metadata={"hnsw:space": "cosine", "hnsw:search_ef": SEARCH_EF, "ragkit_collection": collection}, embedding_function=None)
+                name, metadata={"hnsw:space": "cosine", "hnsw:search_ef": SEARCH_EF, "hnsw:num_threads": 1,
+                                "ragkit_collection": collection}, embedding_function=None)
         return self._collections.get(name)
 
     def close(self) -> None:
