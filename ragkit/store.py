@@ -130,7 +130,7 @@ class Store:
         """Best ``k`` (chunk id, BM25 score) for the query tokens among the chunks ``scope`` allows."""
         if scope is None or scope.filter is None:
             return self.catalog.lexical_search(tokens, k, scope)
-        return self._filtered(scope, k, lambda name, m: self.catalog.lexical_search(tokens, m, Scope((name,))),
+        return self._filtered(scope, k, lambda name, m: self.catalog.lexical_search(tokens, m, Scope((name,)), True),
                               lambda name, sub: self.catalog.lexical_search(tokens, k, sub))
 
     def search_dense(self, vector: "np.ndarray", k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
@@ -141,7 +141,7 @@ class Store:
             return self.vectors.query(vector, k)
         if scope.filter is None:
             return self.vectors.query(vector, k, where={c: None for c in scope.collections or ()})
-        return self._filtered(scope, k, lambda name, m: self.vectors.query(vector, m, where={name: None}),
+        return self._filtered(scope, k, lambda name, m: self.vectors.query(vector, m, where={name: None}, with_doc=True),
                               lambda name, sub: self.vectors.query(
                                   vector, k, where={name: self.catalog.scope_chunks(sub).get(name, [])}))
 
@@ -156,7 +156,7 @@ class Store:
                 self._allowed_cache[scope] = self.catalog.allowed(scope)
             return self._allowed_cache[scope]
 
-    def _filtered(self, scope: Scope, k: int, ranked: Callable[[str, int], list[tuple[str, float]]],
+    def _filtered(self, scope: Scope, k: int, ranked: Callable[[str, int], list[tuple[str, float, str | None]]],
                   exact: Callable[[str, Scope], list[tuple[str, float]]]) -> list[tuple[str, float]]:
         """The best ``k`` chunks a metadata filter allows, per collection, merged; never fewer
         or other ones than ranking only the allowed chunks gives.
@@ -176,9 +176,10 @@ class Store:
             depth = math.ceil(k / share * OVERFETCH)
             best = None
             if depth <= MAX_OVERFETCH:
-                deep = ranked(name, depth)
-                doc_of = self.catalog.docs_of([cid for cid, _ in deep])
-                allowed = [item for item in deep if doc_of.get(item[0]) in docs][:k]
+                deep = ranked(name, depth)  # (chunk id, score, document id or None: an older vector)
+                unknown = [cid for cid, _, doc in deep if doc is None]
+                doc_of = self.catalog.docs_of(unknown) if unknown else {}
+                allowed = [(cid, score) for cid, score, doc in deep if (doc or doc_of.get(cid)) in docs][:k]
                 if len(allowed) == k or len(deep) < depth:
                     best = allowed
             found += best if best is not None else exact(name, sub)

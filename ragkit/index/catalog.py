@@ -444,7 +444,8 @@ class Catalog:
                                     text=row[6], extractor=row[7], quality=row[8], location=row[9], doc=row[10])
         return out
 
-    def lexical_search(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+    def lexical_search(self, tokens: Sequence[str], k: int, scope: Scope | None = None,
+                       with_doc: bool = False) -> list[tuple]:
         """Best ``k`` chunk ids by BM25 (``ragkit.index.lexical``), larger score is better; only
         chunks of documents in ``scope`` are ranked."""
         scope = scope or Scope()
@@ -455,7 +456,7 @@ class Catalog:
             if scope.filter is not None:
                 where, params = Scope((name,), scope.filter).sql("f")
                 docs = (f"SELECT f.id FROM files f WHERE {where}", params)
-            found += self.lexical.search(name, tokens, k, docs)
+            found += self.lexical.search(name, tokens, k, docs, with_doc=with_doc and docs is None)
         return sorted(found, key=lambda item: -item[1])[:k] if len(names) > 1 else found
 
     def collection_names(self) -> list[str]:
