@@ -16,7 +16,8 @@ nothing. Numbers compare with numbers and text with text: ``year >= 2023`` never
 stored as the text ``"2024"``.
 
 The filter becomes SQL over the catalog's ``files`` table (``Filter.sql``): retrieval selects the
-allowed documents first and ranks only their chunks, on both the lexical and the dense side.
+allowed documents, then returns the best chunks among theirs on both the lexical and the dense
+side (``ragkit.store.Store._filtered``), never a post-filtered cut of an unfiltered top k.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import fcntl
 import logging
+import math
 import os
 import stat
 import threading
@@ -40,6 +41,8 @@ PRIVATE_DIR_MODE = 0o700  # a new store: only its owner can list or read it (the
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
+OVERFETCH = 2.0  # ``Store._filtered``: how much deeper than the allowed share needs to read first
+MAX_OVERFETCH = 3000  # deeper than this (a filter allowing under ~1-3%), the exact query is cheaper
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Store:
         self._vectors = None
         self._vectors_generation = -1  # the catalog generation the open vector index reflects
         self._lock = threading.RLock()
+        self._allowed_cache: dict[Scope, tuple[float, frozenset[str]]] = {}
+        self._allowed_generation = -1
 
     @property
     def vectors(self):
@@ -136,17 +141,62 @@ class Store:
 
     def search_lexical(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         """Best ``k`` (chunk id, BM25 score) for the query tokens among the chunks ``scope`` allows."""
-        return self.catalog.lexical_search(tokens, k, scope)
+        if scope is None or scope.filter is None:
+            return self.catalog.lexical_search(tokens, k, scope)
+        return self._filtered(scope, k, lambda name, m: self.catalog.lexical_search(tokens, m, Scope((name,)), True),
+                              lambda name, sub: self.catalog.lexical_search(tokens, k, sub))
 
     def search_dense(self, vector: "np.ndarray", k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         """Best ``k`` (chunk id, cosine similarity) for a query vector among the chunks ``scope``
-        allows: whole collections by the collection's own index, a metadata filter by the
-        allowed chunk ids (``ragkit.index.vectors``)."""
+        allows: whole collections by the collection's own index, a metadata filter by
+        ``_filtered`` (``ragkit.index.vectors``)."""
         if scope is None or scope.everything:
             return self.vectors.query(vector, k)
         if scope.filter is None:
             return self.vectors.query(vector, k, where={c: None for c in scope.collections or ()})
-        return self.vectors.query(vector, k, where=self.catalog.scope_chunks(scope))
+        return self._filtered(scope, k, lambda name, m: self.vectors.query(vector, m, where={name: None}, with_doc=True),
+                              lambda name, sub: self.vectors.query(
+                                  vector, k, where={name: self.catalog.scope_chunks(sub).get(name, [])}))
+
+    def _allowed(self, scope: Scope) -> tuple[float, frozenset[str]]:
+        """``Catalog.allowed``, remembered until the store is written (a service repeats the
+        same grants and filters; the lookup scans every document's metadata)."""
+        generation = self.catalog.generation()
+        with self._lock:
+            if self._allowed_generation != generation or len(self._allowed_cache) > 256:
+                self._allowed_cache, self._allowed_generation = {}, generation
+            if scope not in self._allowed_cache:
+                self._allowed_cache[scope] = self.catalog.allowed(scope)
+            return self._allowed_cache[scope]
+
+    def _filtered(self, scope: Scope, k: int, ranked: Callable[[str, int], list[tuple[str, float, str | None]]],
+                  exact: Callable[[str, Scope], list[tuple[str, float]]]) -> list[tuple[str, float]]:
+        """The best ``k`` chunks a metadata filter allows, per collection, merged; never fewer
+        or other ones than ranking only the allowed chunks gives.
+
+        A filter's cost is materialising what it allows (at 100k chunks, a filtered FTS5 join
+        cost 2.9x the plain query, and Chroma's ``ids=`` 20x): so first the collection's own
+        ranking is read ``OVERFETCH`` times deeper than the allowed share needs. Scores do not
+        depend on the filter, so when that list holds ``k`` allowed chunks (or is every match)
+        they are exactly the best ``k`` allowed; otherwise the ``exact`` filtered query runs."""
+        found: list[tuple[str, float]] = []
+        names = scope.collections if scope.collections is not None else self.catalog.collection_names()
+        for name in names:
+            sub = Scope((name,), scope.filter)
+            share, docs = self._allowed(sub)
+            if share <= 0:
+                continue
+            depth = math.ceil(k / share * OVERFETCH)
+            best = None
+            if depth <= MAX_OVERFETCH:
+                deep = ranked(name, depth)  # (chunk id, score, document id or None: an older vector)
+                unknown = [cid for cid, _, doc in deep if doc is None]
+                doc_of = self.catalog.docs_of(unknown) if unknown else {}
+                allowed = [(cid, score) for cid, score, doc in deep if (doc or doc_of.get(cid)) in docs][:k]
+                if len(allowed) == k or len(deep) < depth:
+                    best = allowed
+            found += best if best is not None else exact(name, sub)
+        return sorted(found, key=lambda item: -item[1])[:k]
 
     # --- writing (the protocol in the module docstring) ---------------------------------------
     def write(self, updates: Sequence[FileUpdate], fresh: Sequence[Chunk], vectors: "np.ndarray") -> None:

@@ -110,3 +110,18 @@ def test_an_unknown_field_matches_nothing_and_says_so(rag, caplog):
     with caplog.at_level("WARNING", logger="ragkit"):
         _names(rag, ["dept=法務"])
     assert caplog.text == ""  # a known field with no match is not a mistake
+
+
+@pytest.mark.parametrize("where", [{"dept": "総務"}, ["year>=2023"], ["dept in 総務,経理"], ["dept=法務"]])
+def test_the_deeper_read_gives_what_the_exact_filtered_query_gives(rag, where, monkeypatch):
+    import ragkit.store
+
+    def ranked():
+        return {mode: [(h.chunk.id, round(h.score, 9)) for h in rag.retrieve("社内の手続きの規程", k=3, where=where, mode=mode)]
+                for mode in ("lexical", "dense")}
+
+    first = ranked()
+    monkeypatch.setattr(ragkit.store, "OVERFETCH", 0.01)  # never deep enough: the exact query runs
+    assert ranked() == first
+    monkeypatch.setattr(ragkit.store, "MAX_OVERFETCH", 0)  # always the exact query
+    assert ranked() == first

@@ -405,9 +405,26 @@ class Catalog:
         """collection → ids of the chunks ``scope`` lets a retrieval see there."""
         where, params = scope.sql("f")
         out: dict[str, list[str]] = {}
-        for cid, collection in self.db.execute(
-                f"SELECT c.id, f.collection FROM files f JOIN chunks c ON c.doc = f.id WHERE {where}", params):
+        for cid, collection in self.db.execute(  # documents first, then their chunks by index
+                f"SELECT c.id, f.collection FROM chunks c JOIN files f ON f.id = c.doc "
+                f"WHERE c.doc IN (SELECT f.id FROM files f WHERE {where})", params):
             out.setdefault(collection, []).append(cid)
+        return out
+
+    def allowed(self, scope: Scope) -> tuple[float, frozenset[str]]:
+        """(share 0..1 of its collections' chunks, ids of the documents) that ``scope`` allows."""
+        where, params = scope.sql("f")
+        rows = self.db.execute(f"SELECT f.id, f.chunks FROM files f WHERE {where}", params)
+        whole, values = Scope(scope.collections).sql("f")
+        total = self.db.execute(f"SELECT coalesce(sum(f.chunks), 0) FROM files f WHERE {whole}", values)[0][0]
+        return (sum(r[1] for r in rows) / total if total else 0.0), frozenset(r[0] for r in rows)
+
+    def docs_of(self, ids: Sequence[str]) -> dict[str, str]:
+        """chunk id → document id, for the ids that exist (an index lookup each)."""
+        out: dict[str, str] = {}
+        for lo in range(0, len(ids), 500):
+            part = list(ids[lo:lo + 500])
+            out.update(self.db.execute(f"SELECT id, doc FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
         return out
 
     def known_fields(self, fields: Iterable[str]) -> set[str]:
@@ -435,21 +452,22 @@ class Catalog:
                                     text=row[6], extractor=row[7], quality=row[8], location=row[9], doc=row[10])
         return out
 
-    def lexical_search(self, tokens: Sequence[str], k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+    def lexical_search(self, tokens: Sequence[str], k: int, scope: Scope | None = None,
+                       with_doc: bool = False) -> list[tuple]:
         """Best ``k`` chunk ids by BM25 (``ragkit.index.lexical``), larger score is better; only
         chunks of documents in ``scope`` are ranked."""
         scope = scope or Scope()
-        names = scope.collections if scope.collections is not None else self._collection_names()
+        names = scope.collections if scope.collections is not None else self.collection_names()
         found: list[tuple[str, float]] = []
         for name in names:
             docs = None
             if scope.filter is not None:
                 where, params = Scope((name,), scope.filter).sql("f")
                 docs = (f"SELECT f.id FROM files f WHERE {where}", params)
-            found += self.lexical.search(name, tokens, k, docs)
+            found += self.lexical.search(name, tokens, k, docs, with_doc=with_doc and docs is None)
         return sorted(found, key=lambda item: -item[1])[:k] if len(names) > 1 else found
 
-    def _collection_names(self) -> list[str]:
+    def collection_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM files")]
 
     def pages(self) -> list[dict]:
@@ -467,7 +485,7 @@ class Catalog:
         return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
 
     def lexical_consistent(self) -> bool:
-        return self.lexical.consistent(self._collection_names())
+        return self.lexical.consistent(self.collection_names())
 
     def rebuild_lexical(self) -> None:
         """Re-tokenise every chunk into the lexical index in one transaction."""

@@ -63,11 +63,11 @@ class LexicalIndex:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
 
     def search(self, collection: str, tokens: Sequence[str], k: int,
-               docs: tuple[str, Sequence] | None = None) -> list[tuple[str, float]]:
+               docs: tuple[str, Sequence] | None = None, with_doc: bool = False) -> list[tuple]:
         """Best ``k`` chunk ids of ``collection`` by BM25 with a score where larger is better.
         ``docs``: an SQL query (with its parameters) selecting the document ids whose chunks may
         be ranked; the restriction is part of the ranking query, so the top ``k`` are the best
-        allowed ones."""
+        allowed ones. ``with_doc``: (chunk id, score, document id) triples."""
         expr, table = fts_query(tokens), table_for(collection)
         if not expr or not self._exists(table):
             return []
@@ -80,9 +80,9 @@ class LexicalIndex:
         rows = self.db.execute(
             # rank inside FTS5 first, join only the k winners: joining every matched row before
             # sorting cost 2x at 100k chunks (bench/README.md)
-            f"SELECT c.id, top.s FROM (SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ? "
+            f"SELECT c.id, top.s, c.doc FROM (SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ? "
             "ORDER BY s LIMIT ?) AS top JOIN chunks c ON c.rowid = top.rowid ORDER BY top.s", (expr, k))
-        return [(cid, -float(score)) for cid, score in rows]
+        return [(cid, -float(score), doc) if with_doc else (cid, -float(score)) for cid, score, doc in rows]
 
     def consistent(self, collections: Iterable[str]) -> bool:
         """Every chunk has exactly one row, in its collection's table, and no row is orphaned."""
