@@ -286,7 +286,9 @@ def check_store(settings, rag) -> Check:
         return Check("store", True, f"no store yet at {path.resolve()} (create one with `ragkit ingest PATH...`)",
                      info={"path": str(path), "exists": False})
     try:
-        store = Store(path)
+        from .index.vectors import ChromaServer
+
+        store = Store(path, server=ChromaServer.configured(settings))
         state = store.check()
         built_with = store.built_with()
     except Exception as exc:

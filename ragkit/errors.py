@@ -7,7 +7,8 @@
     ├── LoadError          one input file cannot be read (broken, encrypted, empty, binary, …)
     ├── StoreError         the store is unusable (built with another embedder, locked, damaged)
     │   └── StoreLocked    another process is writing to the store
-    └── GenerationError    the language model failed to load or to answer
+    ├── GenerationError    the language model failed to load or to answer
+    └── ServerError        a configured server (model, embedding, Chroma) is down, refused us or timed out
 """
 from __future__ import annotations
 
@@ -47,3 +48,8 @@ class StoreLocked(StoreError):
 
 class GenerationError(RagkitError):
     pass
+
+
+class ServerError(RagkitError):
+    """A server the user configured (``[llm] base_url``, ``[embed] base_url``, ``[chroma] url``)
+    could not be used; the message names its URL and what to check."""

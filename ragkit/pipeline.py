@@ -90,12 +90,18 @@ class RAG:
     def store(self, create: bool = False) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = Store(self.settings.store, create=create)
+                from .index.vectors import ChromaServer
+
+                self._store = Store(self.settings.store, create=create, server=ChromaServer.configured(self.settings))
             return self._store
 
     @property
     def embedder(self) -> "Embedder":
         with self._lock:
+            if self._embedder is None and self.settings.embed_base_url:
+                from .remote import remote_embedder
+
+                self._embedder = remote_embedder(self.settings)
             if self._embedder is None:
                 from .index.embedder import Embedder
                 from .models import resolve_embedder
@@ -108,6 +114,10 @@ class RAG:
     @property
     def generator(self) -> "Generator":
         with self._lock:
+            if self._generator is None and self.settings.llm_base_url:
+                from .remote import remote_generator
+
+                self._generator = remote_generator(self.settings)
             if self._generator is None:
                 from .generate import Generator
                 from .models import resolve_gguf
@@ -122,8 +132,8 @@ class RAG:
         """Identity, token limit and vocabulary of the embedder without loading it: the loaded or
         injected embedder itself, else the configured model folder's card (no torch)."""
         with self._lock:
-            if self._embedder is not None:
-                return self._embedder
+            if self._embedder is not None or self.settings.embed_base_url:
+                return self.embedder
             if self._card is None:
                 from .index.embedder import EmbedderCard
                 from .models import resolve_embedder

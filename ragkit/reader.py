@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ragkit.abstain import closest_sources, should_abstain
 from ragkit.citations import attach_citations
-from ragkit.prompts import build_prompt
+from ragkit.prompts import build_prompt, prompt_text
 from ragkit.query import Query, as_query, phrase_overlap, word_coverage
 from ragkit.types import Answer, Hit
 
@@ -92,7 +92,7 @@ def fit_sources(generator: "Generator", question: "str | Query", texts: list[str
     """As many source texts (best first) as fit in ``n_ctx`` minus the answer and the prompt frame;
     the first one is cut to fit rather than dropped."""
     query = as_query(question)
-    frame = generator.count_tokens(build_prompt(generator.profile, query.normalized, [], query.language))
+    frame = generator.count_tokens(prompt_text(build_prompt(generator.profile, query.normalized, [], query.language)))
     room = generator.n_ctx - answer_tokens - frame - _MARGIN_TOKENS - 1
     fitted: list[str] = []
     for i, text in enumerate(texts, 1):

@@ -1,4 +1,6 @@
-"""The dense side: an on-disk Chroma collection that holds our own vectors, keyed by chunk id.
+"""The dense side: a Chroma collection that holds our own vectors, keyed by chunk id, either on
+disk in the store (``PersistentClient``) or in a Chroma server (``HttpClient``, ``[chroma] url``)
+that several processes and machines can share.
 
 Chroma never embeds here (its default embedding function would download a model): every call
 passes ``embeddings=`` / ``query_embeddings=``. Chunk text and metadata live in the catalog;
@@ -12,37 +14,93 @@ import os
 import shutil
 import tempfile
 import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import ServerError, StoreError
 from .catalog import damaged
 
 COLLECTION = "ragkit-chunks"
+CHROMA_URL_SETTING = "[chroma] url (RAGKIT_CHROMA_URL)"
 
 
-class VectorIndex:
-    """Add, delete and query vectors in one Chroma collection under ``path``."""
+@dataclass(frozen=True)
+class ChromaServer:
+    """A Chroma server (``chroma run``): its URL and the headers a reverse proxy in front of it
+    checks (Chroma 1.x has no authentication of its own). Header values may name environment
+    variables (``${CHROMA_TOKEN}``), so a token stays out of the config file."""
 
-    def __init__(self, path: Path, read_only: bool = False):
-        """Open the collection under ``path``. Chroma writes to its database whenever a client
-        starts, so a ``read_only`` store's vectors are opened from a private temporary copy
-        (removed when this index is garbage-collected or the process ends)."""
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def configured(cls, settings) -> "ChromaServer | None":
+        """The server ``settings`` name (``chroma_url``, ``chroma_headers``), or None: vectors on disk."""
+        return cls(settings.chroma_url, dict(settings.chroma_headers or {})) if settings.chroma_url else None
+
+    def client(self):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        self.path = Path(path)
-        opened = _private_copy(self.path, self) if read_only else self.path
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+            raise ServerError(f"{CHROMA_URL_SETTING} must look like http://chroma-host:8000 (scheme, host, "
+                              f"port; no path), got {self.url!r}")
+        headers = {k: os.path.expandvars(v) for k, v in self.headers.items()}
         try:
-            self.client = chromadb.PersistentClient(
-                path=str(opened), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-            self.collection = self.client.get_or_create_collection(
-                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+            return chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+                                       ssl=parts.scheme == "https", headers=headers,
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+        except Exception as exc:  # noqa: BLE001 - chroma raises ValueError, httpx errors, ...
+            raise ServerError(server_advice(self.url, exc)) from None
+
+
+def server_advice(url: str, exc: BaseException) -> str:
+    """One line for a Chroma server that failed: unreachable, refused, or something else."""
+    text = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if any(code in text for code in ("401", "403", "Unauthorized", "Forbidden")):
+        return (f"the Chroma server at {url} refused the request ({text}); set the header its proxy checks "
+                "in [chroma] headers (RAGKIT_CHROMA_HEADERS)")
+    return (f"cannot use the Chroma server at {url} ({text}); check {CHROMA_URL_SETTING} and that "
+            "`chroma run` is up there")
+
+
+class VectorIndex:
+    """Add, delete and query vectors in one Chroma collection: under ``path``, or named
+    ``collection`` in ``server``."""
+
+    def __init__(self, path: Path, read_only: bool = False, server: ChromaServer | None = None,
+                 collection: str = COLLECTION):
+        """Open the collection. Chroma writes to its database whenever a client starts, so a
+        ``read_only`` store's on-disk vectors are opened from a private temporary copy (removed
+        when this index is garbage-collected or the process ends)."""
+        self.path = Path(path)
+        self.server = server
+        try:
+            if server is not None:
+                self.client = server.client()
+            else:
+                import chromadb
+                from chromadb.config import Settings as ChromaSettings
+
+                opened = _private_copy(self.path, self) if read_only else self.path
+                self.client = chromadb.PersistentClient(
+                    path=str(opened), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
+            with self._errors():
+                self.collection = self.client.get_or_create_collection(
+                    collection, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+                self.max_batch = max(1, int(self.client.get_max_batch_size()))
+        except (StoreError, ServerError):
+            raise
         except Exception as exc:  # chroma raises many types; all mean the same to a user
             raise StoreError(damaged(self.path.parent, f"the vector index {self.path.name} cannot be opened ({exc})")) from exc
-        self.max_batch = max(1, int(self.client.get_max_batch_size()))
+
+    def _errors(self):
+        return _chroma_errors(self.path, self.server)
 
     def close(self) -> None:
         """Release Chroma's in-process system for this folder, so the next open reads the disk."""
@@ -51,7 +109,7 @@ class VectorIndex:
             close()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, sources: Sequence[str]) -> None:
-        with _chroma_errors(self.path):
+        with self._errors():
             for lo in range(0, len(ids), self.max_batch):
                 hi = lo + self.max_batch
                 self.collection.upsert(ids=list(ids[lo:hi]), embeddings=vectors[lo:hi],
@@ -59,13 +117,13 @@ class VectorIndex:
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
-        with _chroma_errors(self.path):
+        with self._errors():
             for lo in range(0, len(ids), self.max_batch):
                 self.collection.delete(ids=ids[lo:lo + self.max_batch])
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Best ``k`` chunk ids with cosine similarity, best first."""
-        with _chroma_errors(self.path):
+        with self._errors():
             n = self.collection.count()
             if n == 0:
                 return []
@@ -77,7 +135,7 @@ class VectorIndex:
         out: set[str] = set()
         page = 10_000
         offset = 0
-        with _chroma_errors(self.path):
+        with self._errors():
             while True:
                 got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
                 out.update(got)
@@ -87,15 +145,19 @@ class VectorIndex:
 
 
 @contextlib.contextmanager
-def _chroma_errors(path: Path) -> Iterator[None]:
+def _chroma_errors(path: Path, server: ChromaServer | None = None) -> Iterator[None]:
     """Chroma raises many types; turn them into a StoreError with advice that works: a full disk
     (ingest starts by repairing a half-done write, so running it again completes it), else a
-    damaged index (``check --repair`` cannot open it either)."""
+    damaged index (``check --repair`` cannot open it either). With a server, any failure is the
+    server's (down, refused, timed out): a ServerError naming its URL; the next ingest repairs
+    what a write cut short."""
     try:
         yield
-    except StoreError:
+    except (StoreError, ServerError):
         raise
     except Exception as exc:  # noqa: BLE001 - chroma's error types are not a stable API
+        if server is not None:
+            raise ServerError(server_advice(server.url, exc)) from None
         text = str(exc)
         if getattr(exc, "errno", None) == errno.ENOSPC or "full" in text.lower() or "no space" in text.lower():
             raise StoreError(f"{path}: the disk is full ({text}). Free space on its disk and run the command "
