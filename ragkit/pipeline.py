@@ -63,6 +63,8 @@ class RAG:
     """Library entry point: ``RAG(store=".ragkit").ingest(["docs/"])`` then ``.ask("質問")``.
 
     Models load lazily on first need, so listing sources or retrieving lexically stays cheap.
+    With ``llm_base_url`` / ``embed_base_url`` / ``chroma_url`` set, generation, embedding and the
+    vectors go to those servers instead (``ragkit.remote``, ``ragkit.index.vectors``).
     ``embedder`` and ``generator`` replace the configured models (any object with the methods of
     ``ragkit.protocols.Embedder`` / ``Generator``; ``ragkit.testing`` has fakes).
 
@@ -130,7 +132,8 @@ class RAG:
 
     def _embedder_facts(self) -> "Embedder | EmbedderCard":
         """Identity, token limit and vocabulary of the embedder without loading it: the loaded or
-        injected embedder itself, else the configured model folder's card (no torch)."""
+        injected embedder itself (or the server's, which loads nothing here), else the configured
+        model folder's card (no torch)."""
         with self._lock:
             if self._embedder is not None or self.settings.embed_base_url:
                 return self.embedder

@@ -119,7 +119,7 @@ def remote_profile(model: str, chat_template: str | None = None, override: str =
     tells: a chat template (llama-server's /props) or a model name that says instruction-tuned
     (``-Instruct``, ``-chat``, ``-it``) → ``chat`` (messages; the server applies the template);
     otherwise a base model → the extractive completion. ``template`` also means messages here."""
-    if override in ("template", "chat"):
+    if override == "template":
         return CHAT
     if override != "auto":
         return choose_profile({}, override)
