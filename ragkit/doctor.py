@@ -284,13 +284,14 @@ def configured_hosts(settings) -> list[str]:
 
 
 def check_embedder(settings):
-    """The embedding model folder exists, its files are intact, and it embeds a sentence.
+    """The embedding model folder exists, its files are intact, and it embeds a sentence (or the
+    configured embedding server embeds one).
 
     Returns the check and the ``RAG`` whose embedder is loaded (or None), for the store check.
     """
     from .pipeline import RAG
 
-    bundled = is_bundled(settings.embed_model_path)
+    bundled = is_bundled(settings.embed_model_path) and not settings.embed_base_url
     try:
         rag = RAG(settings=settings)
         if bundled:
@@ -302,9 +303,9 @@ def check_embedder(settings):
         embedder = rag.embedder
         vector = embedder.embed_query("テスト test")
     except Exception as exc:  # any failure to load is the finding itself
-        return Check("embedder", False, f"cannot load the embedding model: {exc}",
-                     f"set {EMBED_SETTING} to a local sentence-transformers folder, or reinstall "
-                     f"{EMBEDDER_PACKAGE}"), None
+        fix = ("start the embedding server or fix [embed] base_url / model / api_key_env" if settings.embed_base_url
+               else f"set {EMBED_SETTING} to a local sentence-transformers folder, or reinstall {EMBEDDER_PACKAGE}")
+        return Check("embedder", False, f"cannot load the embedding model: {exc}", fix), None
     detail = (f"{embedder.path}: {embedder.model_id}, dimension {len(vector)}, max {embedder.max_tokens} "
               f"tokens" + ("; package files match their recorded sha256" if bundled else ""))
     return Check("embedder", True, detail, info={"path": str(embedder.path), "model_id": embedder.model_id,
