@@ -9,7 +9,7 @@
   ``chroma run`` server on 127.0.0.1 vs the on-disk ``PersistentClient``; median of 200 queries.
   Goal <= 2.
 
-    python bench/remote.py [--questions 10] [--chunks 10000]
+    python bench/remote.py [--questions 10] [--chunks 10000] [--parts vectors,generation]
 """
 from __future__ import annotations
 
@@ -101,11 +101,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--parts", default="vectors,generation", help="comma list: vectors, generation")
     args = parser.parse_args()
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="ragkit-bench-remote-") as tmp:
-        results = vectors(args.chunks, Path(tmp))
-        print(results)
-        results.update(generation(args.questions, Path(tmp)))
+        if "vectors" in args.parts:
+            results.update(vectors(args.chunks, Path(tmp)))
+            print(results)
+        if "generation" in args.parts:
+            results.update(generation(args.questions, Path(tmp)))
     print(results)
     update_results(results)
 

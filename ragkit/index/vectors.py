@@ -123,11 +123,8 @@ class VectorIndex:
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Best ``k`` chunk ids with cosine similarity, best first."""
-        with self._errors():
-            n = self.collection.count()
-            if n == 0:
-                return []
-            res = self.collection.query(query_embeddings=[vector], n_results=min(k, n), include=["distances"])
+        with self._errors():  # no count() first: Chroma 1.x returns what there is (a server round trip saved)
+            res = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
     def ids(self) -> set[str]:
