@@ -5,8 +5,9 @@ text) or ``/v1/chat/completions`` (chat models: messages, so the server applies 
 template and stop tokens). What the server is decides the rest, found out once on first use:
 
 * llama-cpp-python's server (``/extras/tokenize``) and llama.cpp's ``llama-server`` (``/props``)
-  count tokens exactly, take llama.cpp's sampling fields, and take a GBNF ``grammar``: the
-  extractive path sends ``ragkit.extractive.span_grammar``, so a base model can only copy a span;
+  count tokens exactly, take llama.cpp's sampling fields, a GBNF ``grammar`` and a ``logit_bias``:
+  the extractive path sends ``ragkit.extractive.span_grammar`` and lifts the source's own tokens,
+  so a base model copies a span exactly as the in-process span constraint lets it;
 * any other server (vLLM, a hosted API) gets the standard fields only; the extractive answer is
   generated freely, its citation is checked afterwards, and tokens are estimated generously.
 """
@@ -22,8 +23,6 @@ from .http import Endpoint, ServerClient
 
 LLAMA_FAMILY = ("llama-cpp-python", "llama.cpp")
 EOS_TEXTS = ("<eos>", "</s>", "<|endoftext|>")  # end-of-text (not end-of-turn) in Gemma, Llama/Mistral, GPT-2/Qwen
-
-
 # Added to the logits of the sources' own tokens: far above any logit a model produces, so the
 # greedy choice is always one of them, while their order among themselves is unchanged.
 SOURCE_TOKEN_BIAS = 100.0
