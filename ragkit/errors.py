@@ -9,7 +9,8 @@
     ├── StoreError         the store is unusable (built with another embedder, locked, damaged)
     │   ├── StoreLocked    another process is writing to the store
     │   └── EmptyStore     nothing is indexed yet (no store, or one without files)
-    └── GenerationError    the language model failed to load or to answer
+    ├── GenerationError    the language model failed to load or to answer
+    └── ServerError        a configured server (model, embedding, Chroma) is down, refused us or timed out
 """
 from __future__ import annotations
 
@@ -57,3 +58,8 @@ class GenerationError(RagkitError):
 
 class CollectionNotFound(UsageError):
     """A named collection does not exist in the store (a service maps this to 404)."""
+
+
+class ServerError(RagkitError):
+    """A server the user configured (``[llm] base_url``, ``[embed] base_url``, ``[chroma] url``)
+    could not be used; the message names its URL and what to check."""

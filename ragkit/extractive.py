@@ -135,3 +135,46 @@ def is_content_token(text: str) -> bool:
     of Japanese sources carry no leading space anyway)."""
     text = unicodedata.normalize("NFKC", text)
     return bool(text) and not text[0].isspace() and any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def span_grammar(sources: Sequence[str], openings: Sequence[set[int] | None] | None = None) -> str:
+    """A GBNF grammar (llama.cpp's grammar format) whose sentences are exactly the substrings of
+    the (stripped) ``sources`` that open where a span may open, optionally ended by a newline:
+    the same "copy a span" rule as ``SpanConstraint``, in characters instead of tokens, for a
+    server that takes a grammar but not a logits processor.
+
+    ``openings[j]``: the character offsets in source ``j`` where a span may open (where the
+    model's tokens of it begin, for the token constraint's start rule); None: at any letter or
+    digit that is not inside a Latin word. Linear in the sources' length: one rule per character
+    position, each optionally followed by the rule of the next, and one alternative per opening.
+    """
+    rules, starts = [], []
+    for j, source in enumerate(sources):
+        text = source.strip()
+        allowed = openings[j] if openings is not None else None
+        for i, ch in enumerate(text):
+            tail = f" s{j}p{i + 1}?" if i + 1 < len(text) else ""
+            rules.append(f's{j}p{i} ::= "{_gbnf_char(ch)}"{tail}')
+            if allowed is not None:
+                if i in allowed:
+                    starts.append(f"s{j}p{i}")
+            elif is_content_token(ch) and not (i and _latin_alnum(text[i - 1]) and _latin_alnum(ch)):
+                starts.append(f"s{j}p{i}")
+    if not starts:
+        return 'root ::= "\\n"'
+    return "\n".join([f'root ::= ({" | ".join(starts)}) "\\n"?', *rules])
+
+
+def _latin_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _gbnf_char(ch: str) -> str:
+    """One character inside a GBNF string literal."""
+    if ch in '"\\':
+        return "\\" + ch
+    if ch in "\n\r\t":
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch]
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return f"\\x{ord(ch):02X}"
+    return ch

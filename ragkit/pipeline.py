@@ -82,6 +82,8 @@ class RAG:
     """Library entry point: ``RAG(store=".ragkit").ingest(["docs/"])`` then ``.ask("質問")``.
 
     Models load lazily on first need, so listing sources or retrieving lexically stays cheap.
+    With ``llm_base_url`` / ``embed_base_url`` / ``chroma_url`` set, generation, embedding and the
+    vectors go to those servers instead (``ragkit.remote``, ``ragkit.index.vectors``).
     ``embedder`` and ``generator`` replace the configured models (any object with the methods of
     ``ragkit.protocols.Embedder`` / ``Generator``; ``ragkit.testing`` has fakes).
 
@@ -115,12 +117,18 @@ class RAG:
         """The store, opened on first use (``create``: make it when missing; else StoreError)."""
         with self._lock:
             if self._store is None:
-                self._store = Store(self.settings.store, create=create)
+                from .index.vectors import ChromaServer
+
+                self._store = Store(self.settings.store, create=create, server=ChromaServer.configured(self.settings))
             return self._store
 
     @property
     def embedder(self) -> "Embedder":
         with self._lock:
+            if self._embedder is None and self.settings.embed_base_url:
+                from .remote import remote_embedder
+
+                self._embedder = remote_embedder(self.settings)
             if self._embedder is None:
                 from .index.embedder import Embedder
                 from .models import resolve_embedder
@@ -134,6 +142,10 @@ class RAG:
     @property
     def generator(self) -> "Generator":
         with self._lock:
+            if self._generator is None and self.settings.llm_base_url:
+                from .remote import remote_generator
+
+                self._generator = remote_generator(self.settings)
             if self._generator is None:
                 from .generate import Generator
                 from .models import resolve_gguf
@@ -148,10 +160,11 @@ class RAG:
 
     def _embedder_facts(self) -> "Embedder | EmbedderCard":
         """Identity, token limit and vocabulary of the embedder without loading it: the loaded or
-        injected embedder itself, else the configured model folder's card (no torch)."""
+        injected embedder itself (or the server's, which loads nothing here), else the configured
+        model folder's card (no torch)."""
         with self._lock:
-            if self._embedder is not None:
-                return self._embedder
+            if self._embedder is not None or self.settings.embed_base_url:
+                return self.embedder
             if self._card is None:
                 from .index.embedder import EmbedderCard
                 from .models import resolve_embedder

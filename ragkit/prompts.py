@@ -8,9 +8,11 @@ those decide quality as much as the wording does.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-KINDS = ("completion", "gemma", "chatml", "gguf-template")
+KINDS = ("completion", "gemma", "chatml", "gguf-template", "chat")
+Message = dict  # {"role": "system" | "user", "content": str}
 OVERRIDES = ("auto", "completion", "completion-free", "gemma", "chatml", "template")
 
 
@@ -20,7 +22,8 @@ class PromptProfile:
     ``extractive``: copy a source span (``ragkit.extractive``); ``max_sources``: at most this many
     sources in the prompt (None: as many as fit).
 
-    ``template``, ``bos_token`` and ``eos_token`` are used by kind ``gguf-template`` only.
+    ``template``, ``bos_token`` and ``eos_token`` are used by kind ``gguf-template`` only. Kind
+    ``chat`` sends messages to a server, which applies the model's own template and stop tokens.
     """
 
     name: str
@@ -48,6 +51,9 @@ COMPLETION = PromptProfile("completion", "completion", ("\n", "質問:", "Questi
 FREE_COMPLETION = PromptProfile("completion-free", "completion", COMPLETION.stop, 64)
 GEMMA = PromptProfile("gemma", "gemma", ("<end_of_turn>", "<start_of_turn>"), 256)
 CHATML = PromptProfile("chatml", "chatml", ("<|im_end|>", "<|im_start|>"), 512)
+CHAT = PromptProfile("chat", "chat", (), 512)
+# model names that say "instruction-tuned": Qwen2.5-7B-Instruct, calm3-22b-chat, gemma-3-12b-it
+_CHAT_NAME = re.compile(r"instruct|chat|(?:^|[-_.\s])it(?:$|[-_.\s])", re.IGNORECASE)
 
 
 _TEXT = {
@@ -108,6 +114,18 @@ def choose_profile(metadata: dict, override: str = "auto") -> PromptProfile:
     return COMPLETION
 
 
+def remote_profile(model: str, chat_template: str | None = None, override: str = "auto") -> PromptProfile:
+    """The prompt profile for a model behind an OpenAI-compatible server, from what the server
+    tells: a chat template (llama-server's /props) or a model name that says instruction-tuned
+    (``-Instruct``, ``-chat``, ``-it``) → ``chat`` (messages; the server applies the template);
+    otherwise a base model → the extractive completion. ``template`` also means messages here."""
+    if override == "template":
+        return CHAT
+    if override != "auto":
+        return choose_profile({}, override)
+    return CHAT if chat_template or _CHAT_NAME.search(model.rsplit("/", 1)[-1]) else COMPLETION
+
+
 def _template_profile(metadata: dict, template: str) -> PromptProfile:
     eos = str(metadata.get("eos_token") or "")
     ends = [m for m in ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>") if m in template]
@@ -121,13 +139,16 @@ def format_sources(sources: list[str]) -> str:
     return "\n\n".join(f"[{i}] {text.strip()}" for i, text in enumerate(sources, 1))
 
 
-def build_prompt(profile: PromptProfile, question: str, sources: list[str], lang: str) -> str:
-    """The full prompt text for ``profile``: instructions in ``lang``, numbered sources, the question."""
+def build_prompt(profile: PromptProfile, question: str, sources: list[str], lang: str) -> "str | list[Message]":
+    """The full prompt for ``profile``: instructions in ``lang``, numbered sources, the question.
+    Text for every kind but ``chat``, which gets the system and user messages themselves."""
     t = _TEXT["ja" if lang == "ja" else "en"]
     body = f"{t['sources']}:\n{format_sources(sources)}\n\n{t['question']}: {question.strip()}"
     if profile.kind == "completion":
         return f"{t['extract' if profile.extractive else 'rules']}\n\n{body}\n{t['answer']}:"
     user = f"{t['rules']}\n\n{body}"
+    if profile.kind == "chat":
+        return [{"role": "system", "content": t["system"]}, {"role": "user", "content": user}]
     if profile.kind == "gemma":
         return f"<start_of_turn>user\n{t['system']}\n{user}<end_of_turn>\n<start_of_turn>model\n"
     if profile.kind == "chatml":
@@ -136,6 +157,11 @@ def build_prompt(profile: PromptProfile, question: str, sources: list[str], lang
     if profile.kind == "gguf-template":
         return render_template(profile, t["system"], user)
     raise ValueError(f"unknown prompt kind {profile.kind!r}")
+
+
+def prompt_text(prompt: "str | list[Message]") -> str:
+    """The text of a prompt, messages joined: what counts against the context window."""
+    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
 
 
 def render_template(profile: PromptProfile, system: str, user: str) -> str:

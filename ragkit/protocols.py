@@ -6,7 +6,7 @@ the honest fakes in ``ragkit.testing`` for fast tests.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -49,9 +49,11 @@ class Generator(Protocol):
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` within ``max_tokens`` tokens."""
 
-    def span_constraint(self, sources: list[str]) -> Callable[[list[int]], object]:
-        """A constraint for ``stream`` that only lets the answer copy a span of ``sources``."""
+    def span_constraint(self, sources: list[str]) -> object:
+        """A constraint for ``stream`` that only lets the answer copy a span of ``sources``; opaque
+        to the caller (a logits-processor factory in process, a grammar for a server)."""
 
-    def stream(self, prompt: str, max_tokens: int, stop: list[str],
-               constrain: Callable[[list[int]], object] | None = None) -> Iterator[str]:
-        """Yield the answer piece by piece; stop at a stop string, EOS or ``max_tokens``."""
+    def stream(self, prompt: "str | list[dict]", max_tokens: int, stop: list[str],
+               constrain: object | None = None) -> Iterator[str]:
+        """Yield the answer piece by piece; stop at a stop string, EOS or ``max_tokens``. The
+        prompt is text, or chat messages for a profile of kind ``chat``."""

@@ -28,7 +28,7 @@ from ragkit.abstain import (EVIDENCE_DEPTH, MIN_SENTENCE_EVIDENCE, SUPPORT_EVIDE
                             should_abstain)
 from ragkit.answer_types import TYPED, expected_kind, has_kind
 from ragkit.citations import SUPPORT_THRESHOLD, attach_citations, content_chars, coverage, snippet
-from ragkit.prompts import build_prompt
+from ragkit.prompts import build_prompt, prompt_text
 from ragkit.query import Query, as_query, phrase_overlap, word_coverage
 from ragkit.quote import best_sentence
 from ragkit.types import Answer, Citation, Hit
@@ -157,7 +157,7 @@ def fit_sources(generator: "Generator", question: "str | Query", texts: list[str
     """As many source texts (best first) as fit in ``n_ctx`` minus the answer and the prompt frame;
     the first one is cut to fit rather than dropped."""
     query = as_query(question)
-    frame = generator.count_tokens(build_prompt(generator.profile, query.normalized, [], query.language))
+    frame = generator.count_tokens(prompt_text(build_prompt(generator.profile, query.normalized, [], query.language)))
     room = generator.n_ctx - answer_tokens - frame - _MARGIN_TOKENS - 1
     fitted: list[str] = []
     for i, text in enumerate(texts, 1):

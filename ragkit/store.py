@@ -7,7 +7,7 @@ Per-file write protocol (crash-safe at every step), carried out by ``write``:
 2. one SQLite transaction replaces the file's chunks, lexical rows and manifest entry;
 3. delete the file's old vectors that are no longer used.
 A kill between steps leaves only *extra* vectors (not in the catalog) or, if Chroma lost writes,
-catalog chunks without vectors. `reconcile()` deletes the former and forgets files with the latter
+catalog chunks without vectors (also what a Chroma server that died mid-write leaves). `reconcile()` deletes the former and forgets files with the latter
 (so the next ingest redoes them); every ingest starts with it, and `ragkit check --repair` runs it.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 import stat
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .index.failures import FailureLog
+    from .index.vectors import ChromaServer
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
 OVERFETCH = 2.0  # ``Store._filtered``: how much deeper than the allowed share needs to read first
 MAX_OVERFETCH = 3000  # deeper than this (a filter allowing under ~1-3%), the exact query is cheaper
+SERVER_META = "vector_server"  # {"collection": name} when the store's vectors live in a Chroma server
 
 
 @dataclass
@@ -57,10 +60,13 @@ class FileUpdate:
 class Store:
     """Opens (or creates) a store directory; the vector side is opened on first use."""
 
-    def __init__(self, path: str | Path, create: bool = False, read_only: bool | None = None):
+    def __init__(self, path: str | Path, create: bool = False, read_only: bool | None = None,
+                 server: "ChromaServer | None" = None):
         """``read_only``: open without writing anything (None: when the store folder or its
-        catalog is not writable, e.g. a read-only mount or ``chmod -R a-w``)."""
+        catalog is not writable, e.g. a read-only mount or ``chmod -R a-w``). ``server``: keep
+        the vectors in this Chroma server instead of the store folder."""
         self.path = Path(path)
+        self.server = server
         if not (self.path / CATALOG_FILE).is_file():
             if not create:
                 raise EmptyStore(f"nothing is indexed yet (no store at {self.path}): run `ragkit ingest PATH` "
@@ -89,9 +95,32 @@ class Store:
             if self._vectors is None:
                 from .index.vectors import VectorIndex
 
-                self._vectors = VectorIndex(self.path / VECTORS_DIR, read_only=self.read_only)
+                self._vectors = VectorIndex(self.path / VECTORS_DIR, read_only=self.read_only, server=self.server,
+                                            base=self._server_collection())
             self._vectors_generation = generation
             return self._vectors
+
+    def _server_collection(self) -> str:
+        """The Chroma collection of this store: the fixed on-disk name, or in a server one named
+        for this store (recorded on first use, so stores sharing a server never mix). A store never
+        switches sides: its vectors would be left behind."""
+        from .index.vectors import COLLECTION, CHROMA_URL_SETTING
+
+        recorded = self.catalog.get_meta().get(SERVER_META)
+        if self.server is None:
+            if recorded:
+                raise StoreError(f"{self.path} keeps its vectors in a Chroma server (collection "
+                                 f"{recorded['collection']}); set {CHROMA_URL_SETTING} to that server")
+            return COLLECTION
+        if recorded:
+            return str(recorded["collection"])
+        if self.catalog.count_chunks():
+            raise StoreError(f"{self.path} keeps its vectors on disk; unset {CHROMA_URL_SETTING} to use it, "
+                             "or ingest into a new --store to keep the vectors in the server")
+        collection = f"{COLLECTION}-{uuid.uuid4().hex}"
+        if not self.read_only:
+            self.catalog.set_meta({SERVER_META: {"collection": collection}})
+        return collection
 
     def _wrote(self) -> None:
         """Our own catalog write moved the generation; the open vectors already have it (we hold

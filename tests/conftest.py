@@ -58,7 +58,8 @@ def corpus_store(tmp_path_factory, embedder):
 MODEL_FIXTURES = {"embedder", "corpus_store", "generator", "chat_generator"}
 # modules whose tests load models themselves (directly or through the CLI in a subprocess)
 MODEL_MODULES = {"test_embedder", "test_generate", "test_e2e", "test_ingest_robust", "test_doctor",
-                 "test_evaluate", "test_bundle", "test_models", "test_cold_start"}
+                 "test_evaluate", "test_bundle", "test_models", "test_cold_start", "test_remote_llm",
+                 "test_remote_chat", "test_remote_embed"}
 HEAVY_MODULES = ("torch", "llama_cpp")
 
 
