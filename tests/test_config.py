@@ -41,3 +41,21 @@ def test_bad_config_is_a_clear_error(tmp_path, monkeypatch, toml, message):
 def test_explicit_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_the_readme_deployment_configs_load(tmp_path):
+    """The ragkit.toml files the README's first screen tells users to copy are valid settings."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    first_screen = readme[readme.index("## What the bundled model is for"):readme.index("## Two commands")]
+    blocks = re.findall(r"```toml\n(.*?)```", first_screen, re.S)
+    assert len(blocks) == 2
+    loaded = []
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"ragkit{i}.toml"
+        path.write_text(block, encoding="utf-8")
+        loaded.append(load_settings(path, environ={}))
+    assert loaded[0].llm_base_url == "http://gpu-box:8080/v1" and loaded[0].llm_n_ctx == 8192
+    assert loaded[1].llm_model_path.endswith(".gguf") and loaded[1].llm_max_answer_tokens == 512
