@@ -49,7 +49,7 @@ def test_filtered_recall_equals_the_single_collection_store(halves, mode):
         assert _same(by_collection, by_metadata, single)
     # Chroma's HNSW is approximate and two separately built graphs differ, so the dense side of
     # two stores may disagree on one question either way; a post-filtered top-k would lose many
-    tolerance = 1 / single["n"] + 1e-9 if mode != "lexical" else 0
+    tolerance = 1.5 / single["n"] if mode != "lexical" else 0  # one question (figures are rounded)
     for restricted in (by_collection, by_metadata):
         assert abs(restricted["recall@5"] - single["recall@5"]) <= tolerance
 
