@@ -119,8 +119,7 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
     hit = sources[quote.source]
     supported = (typed and quote.coverage >= SUPPORT_EVIDENCE
                  and coverage(claim, hit.chunk.text) >= SUPPORT_THRESHOLD)
-    citation = Citation(n=1, source=hit.chunk.source, page=hit.chunk.page, score=hit.score,
-                        text=snippet(hit.chunk.text, content_chars(quote.sentence)), supported=supported)
+    citation = Citation.of(1, hit, snippet(hit.chunk.text, content_chars(quote.sentence)), supported)
     return Answer(question=query.text, text=f"{text}[1]", citations=[citation], hits=list(hits),
                   span=span or None)
 

@@ -144,3 +144,11 @@ def test_an_amount_question_without_an_amount_in_the_sources_abstains():
 def test_what_the_question_says_is_not_an_answer_of_its_kind():
     assert not has_kind("datetime", "入社初日の流れ", "入社初日の集合は何時ですか？")
     assert has_kind("datetime", "入社初日は午前9時に集合", "入社初日の集合は何時ですか？")
+
+
+def test_the_quoted_citation_carries_the_hits_location_and_collection():
+    source = dataclasses.replace(hit(SECURITY), collection="総務", metadata={"dept": "総務"})
+    source = dataclasses.replace(source, chunk=dataclasses.replace(source.chunk, location="Sheet1!A2"))
+    result = answer(extractive("14文字以上"), QUESTION, [source])
+    [citation] = result.citations
+    assert (citation.collection, citation.location, citation.metadata) == ("総務", "Sheet1!A2", {"dept": "総務"})
