@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ragkit.query import Query, as_query, word_coverage
+from ragkit.query import Query, as_query, chunk_words, word_coverage
+from ragkit.text.synonyms import alternatives
 from ragkit.types import Citation, Hit
 
 MIN_EVIDENCE = 0.6  # Japanese questions (table above)
@@ -63,9 +64,6 @@ def missing_topic(question: "str | Query", context: str) -> list[str]:
     query = as_query(question)
     if not query.topic:
         return []
-    from ragkit.query import chunk_words
-    from ragkit.text.synonyms import alternatives
-
     words = chunk_words(context)
     text = unicodedata.normalize("NFKC", context).lower()
     return [w for w in query.topic if w not in words and not (len(w) > 1 and w in text)
