@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ragkit.query import Query, as_query, chunk_words, word_coverage
-from ragkit.text.synonyms import alternatives
+from ragkit.query import Query, as_query, found_words, word_coverage
 from ragkit.types import Citation, Hit
 
 MIN_EVIDENCE = 0.6  # Japanese questions (table above)
@@ -53,9 +52,9 @@ def missing_identifiers(question: "str | Query", text: str) -> list[str]:
 
 def missing_topic(question: "str | Query", context: str) -> list[str]:
     """Words of the question's topic (``Query.topic``: 海外/出張/宿泊 in 海外出張の宿泊費は…) that
-    ``context`` (the quoted sentence and the sentences before it) holds neither as a word, as text
-    (two characters or more: 新入社員 inside a compound), nor as a listed synonym
-    (``ragkit.text.synonyms``). Any missing word means the sentence is about something else.
+    ``context`` (the quoted sentence and the sentences before it) holds neither as a word (or a
+    listed synonym, or the same kanji: ``ragkit.query.found_words``) nor as text (two characters or
+    more: 新入社員 inside a compound). Any missing word means the sentence is about something else.
 
     tests/answer_set.jsonl, Japanese questions, bundled models, topic words looked for in the quote
     alone / with one / two sentences before it: near misses caught 9 / 9 / 9 of 9, answerable
@@ -64,10 +63,9 @@ def missing_topic(question: "str | Query", context: str) -> list[str]:
     query = as_query(question)
     if not query.topic:
         return []
-    words = chunk_words(context)
+    found = found_words(query, context)
     text = unicodedata.normalize("NFKC", context).lower()
-    return [w for w in query.topic if w not in words and not (len(w) > 1 and w in text)
-            and not any(alt in text for alt in alternatives(w))]
+    return [w for w in query.topic if w not in found and not (len(w) > 1 and w in text)]
 
 
 EVIDENCE_DEPTH = 3  # the prompt's sources (k=3 for the bundled model); best of them counts

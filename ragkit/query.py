@@ -7,17 +7,21 @@ few answers in flight, because the evidence check and the chunk choice look at t
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Sequence
 
 from ragkit.errors import UsageError
-from ragkit.text.japanese import analyze_forms, analyze_question
+from ragkit.text.japanese import analyze_forms, analyze_question, index_tokens
 from ragkit.text.normalize import normalize
 from ragkit.text.synonyms import alternatives
 from ragkit.text.script import language_of
 
+
+_KANJI_KANA = re.compile(r"[\u4e00-\u9fffぁ-ゖ々]+")
+_HIRAGANA = re.compile(r"[ぁ-ゖ]")
 
 # Words of the asking, not of the thing asked (…もらえますか, …ればいいですか, how long, 何分): a
 # document does not contain them, so they would read as missing evidence. Measured on
@@ -50,6 +54,14 @@ class Query:
         return frozenset(w for w in fold_words(self.match_tokens or self.content_tokens)
                          if w not in ASKING_WORDS and not w.startswith("何")) or frozenset(
             fold_words(self.match_tokens or self.content_tokens))
+
+    @cached_property
+    def search_tokens(self) -> tuple[str, ...]:
+        """What BM25 searches: the content tokens, then the index tokens of the words documents
+        use for an everyday word of the question (``ragkit.text.synonyms``: 本 → 書籍), so the
+        passage that says it formally is found too."""
+        extra = [t for w in sorted(self.words) for alt in alternatives(w) for t in index_tokens(alt)]
+        return tuple(dict.fromkeys([*self.content_tokens, *extra]))
 
     @cached_property
     def pairs(self) -> frozenset[tuple[str, str]]:
@@ -130,7 +142,21 @@ def found_words(query: Query, text: str, words: frozenset[str] | None = None) ->
     if rest:
         folded = unicodedata.normalize("NFKC", text).lower()
         found |= {w for w in rest if any(alt in folded for alt in alternatives(w))}
+    stems = {w: kanji_stem(w) for w in query.words - found}
+    if any(stems.values()):
+        theirs = {kanji_stem(w) for w in words}
+        found |= {w for w, stem in stems.items() if stem and stem in theirs}
     return found
+
+
+def kanji_stem(word: str) -> str:
+    """The kanji of a word written with okurigana (振り込む, 振込, 振り込み → 振込; 繰り越し → 繰越),
+    so a verb matches its noun and either spelling matches the other; "" for a word with fewer than
+    two kanji or any character other than kanji and hiragana (a name, a number, katakana)."""
+    if not _KANJI_KANA.fullmatch(word):
+        return ""
+    stem = _HIRAGANA.sub("", word)
+    return stem if len(stem) >= 2 else ""
 
 
 def phrase_overlap(query: Query, text: str) -> float:

@@ -41,6 +41,7 @@ READING_DEPTH = 3  # the top hits whose order the reader may change
 PHRASE_WEIGHT = 0.2  # reading_order: adjacent-pair overlap beside coverage
 _MARGIN_TOKENS = 8  # slack for tokenisation differences at the seams of the prompt
 ANSWER_FORMS = ("sentence", "span")  # extractive answers: quote the sentence (default) or the bare span
+_PARTICLES = re.compile(r"[ぁ-ゖ]{1,2}")
 _NUMBERING = re.compile(r"^[\s(（\[［]*[0-9０-９a-zA-Z①-⑳]{0,2}[\s.)）\]］:：、．]*$")
 
 
@@ -62,7 +63,8 @@ def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
         return abstention(query, hits)
     profile = generator.profile
     budget = max_answer_tokens or profile.answer_tokens
-    used = reading_order(query, hits)[:profile.max_sources] if profile.max_sources else hits
+    ranked = reading_order(query, hits)
+    used = ranked[:profile.max_sources] if profile.max_sources else hits
     sources = fit_sources(generator, query, [h.chunk.text for h in used], budget)
     prompt = build_prompt(profile, query.normalized, sources, query.language)
     constrain = generator.span_constraint(sources) if profile.extractive else None
@@ -73,7 +75,7 @@ def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
             on_token(piece)
     raw = "".join(pieces)
     if profile.extractive:
-        return quoted_answer(query, raw, used[:len(sources)], hits, form)
+        return quoted_answer(query, raw, used[:len(sources)], hits, form, more=ranked[:READING_DEPTH])
     if is_junk(raw):
         return abstention(query, hits)
     text, citations = attach_citations(raw, used[:len(sources)])
@@ -86,17 +88,21 @@ def answer(generator: "Generator", question: "str | Query", hits: list[Hit],
 
 
 def is_junk(text: str) -> bool:
-    """Nothing to show as an answer: empty, punctuation only, or a bare list number (``1.``, ``1)``)."""
+    """Nothing to show as an answer: empty, punctuation only, a bare list number (``1.``, ``1)``)
+    or a particle or two of hiragana (``は``, ``には``)."""
     chars = content_chars(re.sub(r"[\[［][0-9０-９,\s]*[\]］]", "", text))
-    return not chars or bool(_NUMBERING.match(text.strip()))
+    return not chars or bool(_NUMBERING.match(text.strip())) or bool(_PARTICLES.fullmatch(chars))
 
 
-def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], form: str = "sentence") -> Answer:
+def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], form: str = "sentence",
+                  more: list[Hit] | None = None) -> Answer:
     """The extractive answer: the source sentence that answers ``query`` (``ragkit.quote``), with
     the model's ``span`` first when it is of the expected kind and inside that sentence.
 
-    Abstains when no sentence covers ``MIN_SENTENCE_EVIDENCE`` of the question's words or the
-    top hits lack a code the question names (``missing_identifiers``: PX-8, E-45); the one
+    The sentence comes from ``sources`` (what the model read); when none of theirs will do, from
+    ``sources`` and ``more`` (the other chunks the reader ranked high) together. Abstains when no
+    sentence covers ``MIN_SENTENCE_EVIDENCE`` of the question's words, lacks the question's topic,
+    or the top hits lack a code the question names (``missing_identifiers``: PX-8, E-45); the one
     citation is ``supported`` only when the sentence holds an answer of the expected kind and
     covers ``SUPPORT_EVIDENCE`` of them. ``form="span"`` answers with the span alone (still checked).
     """
@@ -104,9 +110,16 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
     if is_junk(span):
         span = ""
     kind = expected_kind(query)
-    quote = best_sentence(query, kind, [h.chunk.text for h in sources], span)
-    if quote is None or quote.coverage < MIN_SENTENCE_EVIDENCE or (kind == "amount" and not quote.typed) or missing_identifiers(
-            query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])) or missing_topic(query, quote.context):
+    if missing_identifiers(query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])):
+        return abstention(query, hits)
+    wider = list(sources) + [h for h in more or () if h not in sources]
+    for pool in (list(sources), wider) if len(wider) > len(sources) else (list(sources),):
+        quote = best_sentence(query, kind, [h.chunk.text for h in pool], span)
+        if quote is not None and quote.coverage >= MIN_SENTENCE_EVIDENCE and (kind != "amount" or quote.typed) \
+                and not missing_topic(query, quote.context):
+            sources = pool
+            break
+    else:
         return abstention(query, hits)
     span_fits = bool(span) and quote.has_span and has_kind(kind, span)
     if form == "span":

@@ -82,7 +82,7 @@ def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
     if mode in ("lexical", "hybrid"):
         # BM25 runs in SQLite, which releases the GIL: in hybrid mode it overlaps with the
         # question's embedding and the Chroma query instead of adding to them
-        pending = _LEXICAL_POOL.submit(store.search_lexical, query.content_tokens, n, scope)
+        pending = _LEXICAL_POOL.submit(store.search_lexical, query.search_tokens, n, scope)
     weight = 1.0
     if mode in ("dense", "hybrid") and embed_query is None:
         raise ValueError("dense retrieval needs an embedder")

@@ -8,7 +8,7 @@ import pytest
 
 from ragkit.abstain import evidence, missing_identifiers
 from ragkit.answer_quality import contains_gold, load_answer_set, summarize
-from ragkit.answer_types import expected_kind, has_kind
+from ragkit.answer_types import amount_bands, asked_amount, expected_kind, has_kind, in_band
 from ragkit.reader import answer, is_junk
 from ragkit.testing import COPYING, CopyingGenerator
 from ragkit.types import Chunk, Hit, chunk_id
@@ -30,6 +30,7 @@ def hit(text: str, source: str = "it_security.pdf") -> Hit:
     ("副業の上限は1か月何時間ですか？", "count"), ("始業時刻は何時ですか？", "datetime"),
     ("私物のUSBメモリを業務で使ってもいいですか？", "yesno"), ("What should I do when the machine shows error E-33?", "procedure"),
     ("How much does the PX-7 cost?", "amount"), ("How many parking spaces are there?", "count"),
+    ("CSIRT窓口の連絡先は？", "contact"), ("経費について誰に問い合わせればいいですか？", "person"),
 ])
 def test_question_words_give_the_kind(question, kind):
     assert expected_kind(question) == kind
@@ -70,11 +71,61 @@ def test_right_span_is_given_first_then_the_quote():
     assert result.text.startswith("14文字以上 — 「第5条") and result.citations[0].supported
 
 
-@pytest.mark.parametrize("junk", ["1.", "1)", "（2）", "。", "[1]", " "])
+@pytest.mark.parametrize("junk", ["1.", "1)", "（2）", "。", "[1]", " ", "は", "には"])
 def test_junk_is_never_an_answer(junk):
     assert is_junk(junk)
     result = answer(CopyingGenerator(answer=junk), QUESTION, [hit(SECURITY)])
     assert result.abstained and all(c.supported is False for c in result.citations)
+
+
+def test_a_particle_span_gets_no_tie_break_and_is_not_shown():
+    """The 270M model copied ``は``; it must not lift the sentence it sits in over a better one."""
+    text = "第22条(勤務場所) 在宅勤務の場所は自宅に限る。カフェでの業務は禁止する。\n第23条(手当) 在宅勤務を月に4日以上行った者には手当を支給する。"
+    result = answer(extractive("は"), "在宅勤務の日にカフェで仕事をしてもいいですか？", [hit(text)])
+    assert result.text == "「カフェでの業務は禁止する。」[1]" and result.span is None
+
+
+def test_contact_wants_a_number_or_an_address_not_a_department():
+    text = "第16条(CSIRT窓口) CSIRT窓口は情報システム部に置く。連絡先は内線4119、メールcsirt@example.jp とする。"
+    result = answer(extractive("情報システム部"), "ウイルスに感染したとき、CSIRT窓口の連絡先は？", [hit(text)])
+    assert result.text == "「連絡先は内線4119、メールcsirt@example.jp とする。」[1]"
+    assert has_kind("contact", "ext. 1210") and not has_kind("contact", "情報システム部")
+
+
+def test_an_article_title_names_the_subject_of_its_sentences():
+    """第15条(繰越と保有上限): the cap sentence says 上限 and 繰越; the title and the sentence
+    before it say the rest (有給休暇). The previous article's sentences lend it nothing."""
+    text = ("第14条(年次有給休暇) 従業員には年次有給休暇を12日付与する。\n"
+            "第15条(繰越と保有上限) 使用しなかった年次有給休暇は翌年度に限り繰り越すことができる。"
+            "繰越分を含む保有日数の上限は44日とする。")
+    result = answer(extractive("12日"), "有給休暇は繰り越しを含めて最大何日まで持てますか？", [hit(text, "rules.pdf")])
+    assert result.text == "「繰越分を含む保有日数の上限は44日とする。」[1]"
+
+
+@pytest.mark.parametrize("question, approver", [
+    ("20万円を超える出費は誰が承認するんですか？", "管理本部長"), ("5万円の経費精算は誰の承認が必要ですか？", "所属部長"),
+    ("1万円の出費は誰が承認しますか？", "所属課長"),
+])
+def test_the_band_holding_the_asked_amount_answers(question, approver):
+    text = ("第6条(承認者) 経費精算の申請金額に応じて、次の者が承認する。\n・3万円未満:所属課長\n・3万円以上20万円未満:所属部長\n"
+            "・20万円以上:管理本部長\n第7条(申請期限) 経費は翌月8日までに申請する。")
+    result = answer(extractive("所属課長"), question, [hit(text, "expense.pdf")])
+    assert result.text.endswith(f":{approver}」[1]"), result.text
+
+
+def test_amount_bands():
+    assert amount_bands("・3万円以上20万円未満:所属部長") == [(30_000, 200_000)]
+    assert in_band(200_000.5, "・20万円以上:管理本部長") and not in_band(200_000.5, "・3万円以上20万円未満")
+    assert in_band(5_000, "1件5,000円以上の支出") and in_band(12_000, "12,000円以下とする")
+    assert in_band(5_000, "月12,000円までとする") is None  # a cap, not a band
+    assert asked_amount("20万円を超える出費は？")[0] > 200_000 and asked_amount("経費はいつ？") is None
+
+
+def test_a_procedure_quote_goes_on_to_the_step():
+    text = ("The emergency stop button is the red button on the control panel. Turn it clockwise to release it.\n"
+            "2. Safety Never open the enclosure while the spindle turns.")
+    result = answer(extractive("red button"), "How do I release the emergency stop button?", [hit(text, "manual.pdf")])
+    assert "Turn it clockwise to release it." in result.text and "Never open" not in result.text
 
 
 def test_a_different_model_number_is_a_different_thing():

@@ -355,6 +355,13 @@ def test_a_bare_number_at_the_foot_of_two_pages_stays():
     assert strip_running_lines(["金額\n12", "金額\n15"]) == ["金額\n12", "金額\n15"]
 
 
+def test_corpus_pdf_running_header_is_dropped():
+    """The English manual repeats a 100-character title line at the top of every page; quoted
+    answers picked it up as part of their sentence."""
+    for doc in load(CORPORA / "product_manual_en.pdf"):
+        assert "Operator's Manual | Minato Precision" not in doc.text, doc.page
+
+
 def test_corpus_pdfs_have_no_page_numbers_in_their_text():
     number = re.compile(r"(^|\s)\d+ / \d+($|\s)")
     pdfs = sorted(CORPORA.glob("*.pdf"))

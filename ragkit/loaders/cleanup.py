@@ -22,6 +22,7 @@ from ragkit.loaders.quality import spaced_ratio
 from ragkit.text.script import CJK_CLASS
 
 EDGE = 3
+MAX_RUNNING_CHARS = 200  # longer repeated lines are body text (a header with a title and a company runs to ~90)
 _INNER_SPACE = re.compile(rf"(?<={CJK_CLASS}) (?={CJK_CLASS}|\d)|(?<=\d) (?={CJK_CLASS})")
 _DIGITS = re.compile(r"\d+")
 _WS = re.compile(r"\s+")
@@ -70,7 +71,7 @@ def strip_running_lines(pages: list[str], min_pages: int = 3) -> list[str]:
     def running(key: str, counts: Counter) -> bool:
         if key != "#" and _PAGE_NUMBER.fullmatch(key):  # a bare number could be a table's last cell
             return counts[key] >= need_number
-        return counts[key] >= need and (len(key) >= 2 or key == "#") and len(key) <= 80
+        return counts[key] >= need and (len(key) >= 2 or key == "#") and len(key) <= MAX_RUNNING_CHARS
 
     out = []
     for lines in split:

@@ -296,7 +296,8 @@ def content_or_all(analyzed: list[tuple[str, bool]]) -> list[str]:
 
 # Words a question and a document spell differently for the same thing (after NFKC and lemma):
 # 今年 ↔ 今年度 (年度), ノートPC ↔ ノートパソコン. Keys and values are match forms.
-MATCH_ALIASES = {"今年": "年度", "本年": "年度", "今年度": "年度", "pc": "パソコン", "テレワーク": "在宅"}
+MATCH_ALIASES = {"今年": "年度", "本年": "年度", "今年度": "年度", "pc": "パソコン", "テレワーク": "在宅",
+                 "か月": "月", "ヶ月": "月", "カ月": "月", "ケ月": "月", "箇月": "月"}
 _INFLECTING = frozenset({"動詞", "形容詞", "形状詞"})
 
 
