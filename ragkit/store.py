@@ -45,7 +45,23 @@ VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
 OVERFETCH = 2.0  # ``Store._filtered``: how much deeper than the allowed share needs to read first
 MAX_OVERFETCH = 3000  # deeper than this (a filter allowing under ~1-3%), the exact query is cheaper
+CACHED_CHUNKS = 100_000  # ``Store.allowed`` remembers the ids of about this many allowed chunks at most (~20 MB)
 SERVER_META = "vector_server"  # {"collection": name} when the store's vectors live in a Chroma server
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a metadata filter allows in one collection (``Store.allowed``)."""
+
+    scope: Scope  # the filter, in this one collection
+    share: float  # of the collection's chunks, 0..1
+    docs: frozenset[str]  # the allowed documents' ids
+    chunks: frozenset[str] | None  # their chunks' ids, when at most ``CACHED_CHUNKS`` (else None)
+    rows: frozenset[int] | None  # and their chunks' catalog rowids (the lexical index's keys)
+
+    @property
+    def collection(self) -> str:
+        return self.scope.collections[0]
 
 
 @dataclass
@@ -78,8 +94,9 @@ class Store:
         self._vectors = None
         self._vectors_generation = -1  # the catalog generation the open vector index reflects
         self._lock = threading.RLock()
-        self._allowed_cache: dict[Scope, tuple[float, frozenset[str]]] = {}
+        self._allowed_cache: dict[Scope, tuple[Allowed, ...]] = {}
         self._allowed_generation = -1
+        self._cached_chunks = 0  # chunks whose ids ``_allowed_cache`` holds
 
     @property
     def vectors(self):
@@ -128,8 +145,8 @@ class Store:
         self._vectors_generation = self.catalog.generation()
 
     def close(self) -> None:
-        """Close the catalog connection and drop the vector client (reopened on next use)."""
-        self.catalog.db.close()
+        """Close the catalog's connections and drop the vector client (reopened on next use)."""
+        self.catalog.close()
         self._vectors = None
 
     # --- reading ----------------------------------------------------------------------------
@@ -172,8 +189,8 @@ class Store:
         """Best ``k`` (chunk id, BM25 score) for the query tokens among the chunks ``scope`` allows."""
         if scope is None or scope.filter is None:
             return self.catalog.lexical_search(tokens, k, scope)
-        return self._filtered(scope, k, lambda name, m: self.catalog.lexical_search(tokens, m, Scope((name,)), True),
-                              lambda name, sub: self.catalog.lexical_search(tokens, k, sub))
+        return self._filtered(scope, k, lambda part, depth: self._lexical_deep(tokens, part, depth, k),
+                              lambda part: self.catalog.lexical_search(tokens, k, part.scope))
 
     def search_dense(self, vector: "np.ndarray", k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         """Best ``k`` (chunk id, cosine similarity) for a query vector among the chunks ``scope``
@@ -183,49 +200,84 @@ class Store:
             return self.vectors.query(vector, k)
         if scope.filter is None:
             return self.vectors.query(vector, k, where={c: None for c in scope.collections or ()})
-        return self._filtered(scope, k, lambda name, m: self.vectors.query(vector, m, where={name: None}, with_doc=True),
-                              lambda name, sub: self.vectors.query(
-                                  vector, k, where={name: self.catalog.scope_chunks(sub).get(name, [])}))
+        return self._filtered(scope, k, lambda part, depth: self._dense_deep(vector, part, depth),
+                              lambda part: self.vectors.query(vector, k, where={part.collection: self._chunk_ids(part)}))
 
-    def _allowed(self, scope: Scope) -> tuple[float, frozenset[str]]:
-        """``Catalog.allowed``, remembered until the store is written (a service repeats the
-        same grants and filters; the lookup scans every document's metadata)."""
+    def allowed(self, scope: Scope) -> tuple["Allowed", ...]:
+        """What ``scope``'s filter allows in each of its collections (those where it allows
+        nothing left out), remembered until the store is written: a service repeats the same
+        grants and filters, and the lookup scans every document's metadata."""
         generation = self.catalog.generation()
         with self._lock:
-            if self._allowed_generation != generation or len(self._allowed_cache) > 256:
-                self._allowed_cache, self._allowed_generation = {}, generation
+            if (self._allowed_generation != generation or len(self._allowed_cache) > 256
+                    or self._cached_chunks > CACHED_CHUNKS):
+                self._allowed_cache, self._allowed_generation, self._cached_chunks = {}, generation, 0
             if scope not in self._allowed_cache:
-                self._allowed_cache[scope] = self.catalog.allowed(scope)
+                names = scope.collections if scope.collections is not None else self.catalog.collection_names()
+                parts = tuple(part for part in (self._look_up(Scope((name,), scope.filter)) for name in names)
+                              if part.share > 0)
+                self._allowed_cache[scope] = parts
+                self._cached_chunks += sum(len(part.chunks or ()) for part in parts)
             return self._allowed_cache[scope]
 
-    def _filtered(self, scope: Scope, k: int, ranked: Callable[[str, int], list[tuple[str, float, str | None]]],
-                  exact: Callable[[str, Scope], list[tuple[str, float]]]) -> list[tuple[str, float]]:
+    def _look_up(self, scope: Scope) -> "Allowed":
+        """``Allowed`` for a scope of one collection, with its chunks when there are few enough."""
+        count, total, docs = self.catalog.allowed(scope)
+        rows = self.catalog.scope_chunks(scope) if 0 < count <= CACHED_CHUNKS else None
+        return Allowed(scope, count / total if total else 0.0, docs,
+                       None if rows is None else frozenset(cid for _, cid in rows),
+                       None if rows is None else frozenset(rowid for rowid, _ in rows))
+
+    def _chunk_ids(self, part: "Allowed") -> list[str]:
+        """Every chunk id ``part`` allows (sorted when remembered, so a query gets them in one order)."""
+        return sorted(part.chunks) if part.chunks is not None else [cid for _, cid in self.catalog.scope_chunks(part.scope)]
+
+    def _filtered(self, scope: Scope, k: int, deep: Callable[["Allowed", int], tuple[list[tuple[str, float]], int]],
+                  exact: Callable[["Allowed"], list[tuple[str, float]]]) -> list[tuple[str, float]]:
         """The best ``k`` chunks a metadata filter allows, per collection, merged; never fewer
         or other ones than ranking only the allowed chunks gives.
 
         A filter's cost is materialising what it allows (at 100k chunks, a filtered FTS5 join
         cost 2.9x the plain query, and Chroma's ``ids=`` 20x): so first the collection's own
-        ranking is read ``OVERFETCH`` times deeper than the allowed share needs. Scores do not
-        depend on the filter, so when that list holds ``k`` allowed chunks (or is every match)
-        they are exactly the best ``k`` allowed; otherwise the ``exact`` filtered query runs."""
+        ranking is read ``OVERFETCH`` times deeper than the allowed share needs (``deep``: the
+        allowed (chunk id, score) of that ranking, best first, and how long the ranking was).
+        Scores do not depend on the filter, so when that list holds ``k`` allowed chunks (or the
+        ranking is every match) they are exactly the best ``k`` allowed; otherwise the ``exact``
+        filtered query runs."""
         found: list[tuple[str, float]] = []
-        names = scope.collections if scope.collections is not None else self.catalog.collection_names()
-        for name in names:
-            sub = Scope((name,), scope.filter)
-            share, docs = self._allowed(sub)
-            if share <= 0:
-                continue
-            depth = math.ceil(k / share * OVERFETCH)
+        for part in self.allowed(scope):
+            depth = math.ceil(k / part.share * OVERFETCH)
             best = None
             if depth <= MAX_OVERFETCH:
-                deep = ranked(name, depth)  # (chunk id, score, document id or None: an older vector)
-                unknown = [cid for cid, _, doc in deep if doc is None]
-                doc_of = self.catalog.docs_of(unknown) if unknown else {}
-                allowed = [(cid, score) for cid, score, doc in deep if (doc or doc_of.get(cid)) in docs][:k]
-                if len(allowed) == k or len(deep) < depth:
-                    best = allowed
-            found += best if best is not None else exact(name, sub)
+                allowed, read = deep(part, depth)
+                if len(allowed) >= k or read < depth:
+                    best = allowed[:k]
+            found += best if best is not None else exact(part)
         return sorted(found, key=lambda item: -item[1])[:k]
+
+    def _lexical_deep(self, tokens: Sequence[str], part: "Allowed", depth: int,
+                      k: int) -> tuple[list[tuple[str, float]], int]:
+        """``_filtered``'s deeper lexical read. When ``part`` remembers its chunks, rows are kept
+        by rowid and only the best ``k`` kept looked up, their documents checked again (a row
+        another process rewrote since may be another document's: then the exact query decides);
+        else each row is joined to its chunk and kept by document."""
+        if part.rows is None:
+            ranked = self.catalog.lexical_search(tokens, depth, Scope((part.collection,)), with_doc=True)
+            return [(cid, score) for cid, score, doc in ranked if doc in part.docs], len(ranked)
+        rows = self.catalog.lexical_rows(tokens, depth, part.collection)
+        best = [(rowid, score) for rowid, score in rows if rowid in part.rows][:k]
+        at = self.catalog.ids_at([rowid for rowid, _ in best])
+        found = [(at[rowid][0], score) for rowid, score in best if rowid in at and at[rowid][1] in part.docs]
+        return (found, len(rows)) if len(found) == len(best) else ([], depth)
+
+    def _dense_deep(self, vector: "np.ndarray", part: "Allowed", depth: int) -> tuple[list[tuple[str, float]], int]:
+        """``_filtered``'s deeper vector read, kept by the chunk ids ``part`` remembers, else by
+        each chunk's document (looked up in the catalog: Chroma's own metadata is slower to read)."""
+        ranked = self.vectors.query(vector, depth, where={part.collection: None})
+        if part.chunks is not None:
+            return [(cid, score) for cid, score in ranked if cid in part.chunks], len(ranked)
+        doc_of = self.catalog.docs_of([cid for cid, _ in ranked])
+        return [(cid, score) for cid, score in ranked if doc_of.get(cid) in part.docs], len(ranked)
 
     # --- writing (the protocol in the module docstring) ---------------------------------------
     def write(self, updates: Sequence[FileUpdate], fresh: Sequence[Chunk], vectors: "np.ndarray") -> None:

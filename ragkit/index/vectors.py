@@ -190,13 +190,12 @@ class VectorIndex:
                 self.client.delete_collection(name)
                 del self._collections[name]
 
-    def query(self, vector: np.ndarray, k: int, where: Where | None = None, with_doc: bool = False) -> list[tuple]:
+    def query(self, vector: np.ndarray, k: int, where: Where | None = None) -> list[tuple[str, float]]:
         """Best ``k`` chunk ids with cosine similarity, best first.
 
         ``where`` restricts the search before ranking: collection → the only chunk ids to rank in
         it (None: all of its chunks); collections not named are not searched. Without ``where``
-        every collection is searched. Several collections give one list, merged by similarity.
-        ``with_doc``: (chunk id, similarity, document id or None) triples."""
+        every collection is searched. Several collections give one list, merged by similarity."""
         if where is None:
             targets = [(c, None) for c in self._collections.values()]
         else:
@@ -209,13 +208,8 @@ class VectorIndex:
                     continue
                 limit = min(k, n if ids is None else len(ids))
                 extra = {} if ids is None else {"ids": list(ids)}
-                include = ["distances", "metadatas"] if with_doc else ["distances"]
-                res = target.query(query_embeddings=[vector], n_results=limit, include=include, **extra)
-                if with_doc:
-                    found += [(cid, 1.0 - float(dist), (meta or {}).get("doc")) for cid, dist, meta
-                              in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]
-                else:
-                    found += [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
+                res = target.query(query_embeddings=[vector], n_results=limit, include=["distances"], **extra)
+                found += [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
         return sorted(found, key=lambda item: -item[1])[:k]
 
     def _count(self, target) -> int:
