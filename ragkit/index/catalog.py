@@ -499,10 +499,12 @@ class Catalog:
             found += self._search_index().search(name, tokens, k, docs, with_doc=with_doc and docs is None)
         return sorted(found, key=lambda item: -item[1])[:k] if len(names) > 1 else found
 
-    def lexical_rows(self, tokens: Sequence[str], k: int, collection: str) -> list[tuple[int, float]]:
-        """Best ``k`` (chunk rowid, BM25 score) of ``collection``, joined to nothing: reading a
-        filter's deeper ranking, joining 600 rows to their chunks cost more than ranking them."""
-        return self._search_index().rows(collection, tokens, k)
+    def lexical_rows(self, tokens: Sequence[str], k: int, collection: str,
+                     runs: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` (chunk rowid, BM25 score) of ``collection`` (only rows in ``runs``, (first,
+        last) rowids, when given), joined to nothing: reading a filter's deeper ranking, joining
+        600 rows to their chunks cost more than ranking them."""
+        return self._search_index().rows(collection, tokens, k, runs)
 
     def collection_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM files")]
