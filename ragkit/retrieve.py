@@ -80,8 +80,9 @@ def retrieve(store: "Store", query: "Query", k: int = 5, mode: str = "hybrid",
     lexical: list[tuple[str, float]] = []
     pending = None
     if mode in ("lexical", "hybrid"):
-        # BM25 runs in SQLite, which releases the GIL: in hybrid mode it overlaps with the
-        # question's embedding and the Chroma query instead of adding to them
+        # BM25 runs in SQLite, which releases the GIL, on a connection of its own (the
+        # catalog's): in hybrid mode it overlaps with the question's embedding and the Chroma
+        # query instead of adding to them
         pending = _LEXICAL_POOL.submit(store.search_lexical, query.search_tokens, n, scope)
     weight = 1.0
     if mode in ("dense", "hybrid") and embed_query is None:

@@ -43,9 +43,27 @@ PRIVATE_DIR_MODE = 0o700  # a new store: only its owner can list or read it (the
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_DIR = "chroma"
 LOCK_FILE = "write.lock"
-OVERFETCH = 2.0  # ``Store._filtered``: how much deeper than the allowed share needs to read first
+OVERFETCH = 2.0  # ``_depth``: how much deeper than the allowed share needs to read first
 MAX_OVERFETCH = 3000  # deeper than this (a filter allowing under ~1-3%), the exact query is cheaper
+MAX_RUNS = 8  # a filter's rows in at most this many runs are ranked run by run (~1-2 ms a run at 100k)
+CACHED_CHUNKS = 100_000  # ``Store.allowed`` remembers the ids of about this many allowed chunks at most (~20 MB)
 SERVER_META = "vector_server"  # {"collection": name} when the store's vectors live in a Chroma server
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a metadata filter allows in one collection (``Store.allowed``)."""
+
+    scope: Scope  # the filter, in this one collection
+    share: float  # of the collection's chunks, 0..1
+    docs: frozenset[str]  # the allowed documents' ids
+    chunks: frozenset[str] | None  # their chunks' ids, when at most ``CACHED_CHUNKS`` (else None)
+    rows: frozenset[int] | None  # and their chunks' catalog rowids (the lexical index's keys)
+    runs: tuple[tuple[int, int], ...] | None  # those rowids as (first, last) runs, when at most ``MAX_RUNS``
+
+    @property
+    def collection(self) -> str:
+        return self.scope.collections[0]
 
 
 @dataclass
@@ -78,8 +96,9 @@ class Store:
         self._vectors = None
         self._vectors_generation = -1  # the catalog generation the open vector index reflects
         self._lock = threading.RLock()
-        self._allowed_cache: dict[Scope, tuple[float, frozenset[str]]] = {}
+        self._allowed_cache: dict[Scope, tuple[Allowed, ...]] = {}
         self._allowed_generation = -1
+        self._cached_chunks = 0  # chunks whose ids ``_allowed_cache`` holds
 
     @property
     def vectors(self):
@@ -128,8 +147,8 @@ class Store:
         self._vectors_generation = self.catalog.generation()
 
     def close(self) -> None:
-        """Close the catalog connection and drop the vector client (reopened on next use)."""
-        self.catalog.db.close()
+        """Close the catalog's connections and drop the vector client (reopened on next use)."""
+        self.catalog.close()
         self._vectors = None
 
     # --- reading ----------------------------------------------------------------------------
@@ -172,8 +191,8 @@ class Store:
         """Best ``k`` (chunk id, BM25 score) for the query tokens among the chunks ``scope`` allows."""
         if scope is None or scope.filter is None:
             return self.catalog.lexical_search(tokens, k, scope)
-        return self._filtered(scope, k, lambda name, m: self.catalog.lexical_search(tokens, m, Scope((name,)), True),
-                              lambda name, sub: self.catalog.lexical_search(tokens, k, sub))
+        return self._filtered(scope, k, lambda part: self._lexical_best(tokens, part, k),
+                              lambda part: self.catalog.lexical_search(tokens, k, part.scope))
 
     def search_dense(self, vector: "np.ndarray", k: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         """Best ``k`` (chunk id, cosine similarity) for a query vector among the chunks ``scope``
@@ -183,49 +202,92 @@ class Store:
             return self.vectors.query(vector, k)
         if scope.filter is None:
             return self.vectors.query(vector, k, where={c: None for c in scope.collections or ()})
-        return self._filtered(scope, k, lambda name, m: self.vectors.query(vector, m, where={name: None}, with_doc=True),
-                              lambda name, sub: self.vectors.query(
-                                  vector, k, where={name: self.catalog.scope_chunks(sub).get(name, [])}))
+        return self._filtered(scope, k, lambda part: self._dense_best(vector, part, k),
+                              lambda part: self.vectors.query(vector, k, where={part.collection: self._chunk_ids(part)}))
 
-    def _allowed(self, scope: Scope) -> tuple[float, frozenset[str]]:
-        """``Catalog.allowed``, remembered until the store is written (a service repeats the
-        same grants and filters; the lookup scans every document's metadata)."""
+    def allowed(self, scope: Scope) -> tuple["Allowed", ...]:
+        """What ``scope``'s filter allows in each of its collections (those where it allows
+        nothing left out), remembered until the store is written: a service repeats the same
+        grants and filters, and the lookup scans every document's metadata."""
         generation = self.catalog.generation()
         with self._lock:
-            if self._allowed_generation != generation or len(self._allowed_cache) > 256:
-                self._allowed_cache, self._allowed_generation = {}, generation
+            if (self._allowed_generation != generation or len(self._allowed_cache) > 256
+                    or self._cached_chunks > CACHED_CHUNKS):
+                self._allowed_cache, self._allowed_generation, self._cached_chunks = {}, generation, 0
             if scope not in self._allowed_cache:
-                self._allowed_cache[scope] = self.catalog.allowed(scope)
+                names = scope.collections if scope.collections is not None else self.catalog.collection_names()
+                parts = tuple(part for part in (self._look_up(Scope((name,), scope.filter)) for name in names)
+                              if part.share > 0)
+                self._allowed_cache[scope] = parts
+                self._cached_chunks += sum(len(part.chunks or ()) for part in parts)
             return self._allowed_cache[scope]
 
-    def _filtered(self, scope: Scope, k: int, ranked: Callable[[str, int], list[tuple[str, float, str | None]]],
-                  exact: Callable[[str, Scope], list[tuple[str, float]]]) -> list[tuple[str, float]]:
-        """The best ``k`` chunks a metadata filter allows, per collection, merged; never fewer
-        or other ones than ranking only the allowed chunks gives.
+    def _look_up(self, scope: Scope) -> "Allowed":
+        """``Allowed`` for a scope of one collection, with its chunks when there are few enough."""
+        count, total, docs = self.catalog.allowed(scope)
+        if not 0 < count <= CACHED_CHUNKS:
+            return Allowed(scope, count / total if total else 0.0, docs, None, None, None)
+        rows = self.catalog.scope_chunks(scope)
+        return Allowed(scope, count / total, docs, frozenset(cid for _, cid in rows),
+                       frozenset(rowid for rowid, _ in rows), _runs(sorted(rowid for rowid, _ in rows)))
 
-        A filter's cost is materialising what it allows (at 100k chunks, a filtered FTS5 join
-        cost 2.9x the plain query, and Chroma's ``ids=`` 20x): so first the collection's own
-        ranking is read ``OVERFETCH`` times deeper than the allowed share needs. Scores do not
-        depend on the filter, so when that list holds ``k`` allowed chunks (or is every match)
-        they are exactly the best ``k`` allowed; otherwise the ``exact`` filtered query runs."""
+    def _chunk_ids(self, part: "Allowed") -> list[str]:
+        """Every chunk id ``part`` allows (sorted when remembered, so a query gets them in one order)."""
+        return sorted(part.chunks) if part.chunks is not None else [cid for _, cid in self.catalog.scope_chunks(part.scope)]
+
+    def _filtered(self, scope: Scope, k: int, best: Callable[["Allowed"], list[tuple[str, float]] | None],
+                  exact: Callable[["Allowed"], list[tuple[str, float]]]) -> list[tuple[str, float]]:
+        """The best ``k`` chunks a metadata filter allows, per collection, merged; never fewer
+        or other ones than ranking only the allowed chunks gives: each collection's ``best``
+        (``_lexical_best``, ``_dense_best``) where it can tell them cheaply, else its ``exact``
+        filtered query. A filter's cost is materialising what it allows (at 100k chunks, a
+        filtered FTS5 join cost 2.9x the plain query, and Chroma's ``ids=`` 20x)."""
         found: list[tuple[str, float]] = []
-        names = scope.collections if scope.collections is not None else self.catalog.collection_names()
-        for name in names:
-            sub = Scope((name,), scope.filter)
-            share, docs = self._allowed(sub)
-            if share <= 0:
-                continue
-            depth = math.ceil(k / share * OVERFETCH)
-            best = None
-            if depth <= MAX_OVERFETCH:
-                deep = ranked(name, depth)  # (chunk id, score, document id or None: an older vector)
-                unknown = [cid for cid, _, doc in deep if doc is None]
-                doc_of = self.catalog.docs_of(unknown) if unknown else {}
-                allowed = [(cid, score) for cid, score, doc in deep if (doc or doc_of.get(cid)) in docs][:k]
-                if len(allowed) == k or len(deep) < depth:
-                    best = allowed
-            found += best if best is not None else exact(name, sub)
+        for part in self.allowed(scope):
+            top = best(part)
+            found += top if top is not None else exact(part)
         return sorted(found, key=lambda item: -item[1])[:k]
+
+    def _lexical_best(self, tokens: Sequence[str], part: "Allowed", k: int) -> list[tuple[str, float]] | None:
+        """The best ``k`` lexical hits ``part`` allows, or None: ask the exact query.
+
+        Allowed rows in a few runs of consecutive rowids (documents ingested together, e.g. a
+        folder with its sidecar's metadata): FTS5 ranks only those runs (``rowid BETWEEN``; BM25
+        keeps the whole table's statistics, so scores are the unfiltered ones). Else the deeper
+        read (``_deeper``): kept by remembered rowid, or by the document joined to each row.
+        Remembered rows are looked up for the best ``k`` only, their documents checked again: a
+        row another process rewrote since may be another document's (then None)."""
+        if part.runs is not None:
+            return self._checked_rows(self.catalog.lexical_rows(tokens, k, part.collection, part.runs), part)
+        depth = _depth(part, k)
+        if depth is None:
+            return None
+        if part.rows is None:
+            ranked = self.catalog.lexical_search(tokens, depth, Scope((part.collection,)), with_doc=True)
+            return _deeper([(cid, score) for cid, score, doc in ranked if doc in part.docs], k, len(ranked), depth)
+        rows = self.catalog.lexical_rows(tokens, depth, part.collection)
+        found = self._checked_rows([(rowid, score) for rowid, score in rows if rowid in part.rows][:k], part)
+        return None if found is None else _deeper(found, k, len(rows), depth)
+
+    def _checked_rows(self, rows: list[tuple[int, float]], part: "Allowed") -> list[tuple[str, float]] | None:
+        """(chunk id, score) for remembered (rowid, score), or None when one of them is no longer
+        a chunk of an allowed document."""
+        at = self.catalog.ids_at([rowid for rowid, _ in rows])
+        found = [(at[rowid][0], score) for rowid, score in rows if rowid in at and at[rowid][1] in part.docs]
+        return found if len(found) == len(rows) else None
+
+    def _dense_best(self, vector: "np.ndarray", part: "Allowed", k: int) -> list[tuple[str, float]] | None:
+        """The best ``k`` dense hits ``part`` allows by the deeper read (``_deeper``), kept by the
+        remembered chunk ids, else by each chunk's document (looked up in the catalog: Chroma's
+        own metadata is slower to read); or None: ask the exact query."""
+        depth = _depth(part, k)
+        if depth is None:
+            return None
+        ranked = self.vectors.query(vector, depth, where={part.collection: None})
+        if part.chunks is not None:
+            return _deeper([(cid, score) for cid, score in ranked if cid in part.chunks], k, len(ranked), depth)
+        doc_of = self.catalog.docs_of([cid for cid, _ in ranked])
+        return _deeper([(cid, score) for cid, score in ranked if doc_of.get(cid) in part.docs], k, len(ranked), depth)
 
     # --- writing (the protocol in the module docstring) ---------------------------------------
     def write(self, updates: Sequence[FileUpdate], fresh: Sequence[Chunk], vectors: "np.ndarray") -> None:
@@ -399,6 +461,33 @@ class Store:
             self.catalog.rebuild_lexical()
             self._wrote()
         return {"orphan_vectors_deleted": len(orphans), "files_forgotten": [names.get(d, d) for d in forgotten]}
+
+
+def _depth(part: Allowed, k: int) -> int | None:
+    """How deep a collection's own ranking is read for ``k`` of what ``part`` allows
+    (``OVERFETCH`` times its share), or None when that is deeper than ``MAX_OVERFETCH``."""
+    depth = math.ceil(k / part.share * OVERFETCH)
+    return depth if depth <= MAX_OVERFETCH else None
+
+
+def _deeper(kept: list[tuple[str, float]], k: int, read: int, depth: int) -> list[tuple[str, float]] | None:
+    """The best ``k`` allowed from a deeper read that kept ``kept`` of ``read`` ranked (asked for
+    ``depth``): scores do not depend on the filter, so when it kept ``k`` or read every match they
+    are exactly the best ``k`` allowed; else None (the exact query runs)."""
+    return kept[:k] if len(kept) >= k or read < depth else None
+
+
+def _runs(rowids: list[int]) -> tuple[tuple[int, int], ...] | None:
+    """Sorted ``rowids`` as (first, last) runs of consecutive ones, or None when more than ``MAX_RUNS``."""
+    runs: list[list[int]] = []
+    for rowid in rowids:
+        if runs and rowid == runs[-1][1] + 1:
+            runs[-1][1] = rowid
+        elif len(runs) == MAX_RUNS:
+            return None
+        else:
+            runs.append([rowid, rowid])
+    return tuple((first, last) for first, last in runs)
 
 
 def _make_private_dir(path: Path) -> None:

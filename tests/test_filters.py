@@ -120,8 +120,60 @@ def test_the_deeper_read_gives_what_the_exact_filtered_query_gives(rag, where, m
         return {mode: [(h.chunk.id, round(h.score, 9)) for h in rag.retrieve("社内の手続きの規程", k=3, where=where, mode=mode)]
                 for mode in ("lexical", "dense")}
 
-    first = ranked()
+    first = ranked()  # lexical: FTS5 over the allowed runs of rows; dense: kept by remembered chunk ids
+    monkeypatch.setattr(ragkit.store, "MAX_RUNS", 0)  # lexical: the deeper read, kept by remembered rows
+    rag.store()._allowed_cache.clear()
+    assert ranked() == first
+    monkeypatch.setattr(ragkit.store, "CACHED_CHUNKS", 0)  # too many to remember: kept by document
+    assert ranked() == first
     monkeypatch.setattr(ragkit.store, "OVERFETCH", 0.01)  # never deep enough: the exact query runs
     assert ranked() == first
     monkeypatch.setattr(ragkit.store, "MAX_OVERFETCH", 0)  # always the exact query
     assert ranked() == first
+
+
+def test_the_allowed_chunks_are_remembered_until_the_store_changes(rag, tmp_path):
+    store = rag.store()
+    scope = rag._scope(store, None, {"dept": "総務"})
+    (part,) = store.allowed(scope)
+    assert len(part.docs) == 2 and part.chunks == set().union(*(store.chunk_ids(doc) for doc in part.docs))
+    assert {rowid for rowid, _ in store.catalog.scope_chunks(part.scope)} == part.rows
+    assert store.allowed(scope)[0] is part  # remembered
+    (tmp_path / "e.txt").write_text("eの規程。総務の新しい手続き。", encoding="utf-8")
+    rag.ingest([tmp_path / "e.txt"], metadata={"dept": "総務"})
+    try:
+        (fresh,) = store.allowed(scope)
+        assert len(fresh.docs) == 3 and fresh.chunks > part.chunks  # the write made it look again
+        assert "e" in _names(rag, {"dept": "総務"})
+    finally:
+        rag.remove([str(tmp_path / "e.txt")])
+    assert _names(rag, {"dept": "総務"}) == {"a", "b"}
+
+
+def test_a_remembered_row_now_holding_another_documents_chunk_is_not_returned(rag):
+    """Rowids can be reused once a document is rewritten: a remembered row is checked against its
+    document again, and when it fails the exact query decides."""
+    import dataclasses
+
+    from ragkit.filters import Scope
+    from ragkit.query import as_query
+
+    store = rag.store()
+    (part,) = store.allowed(rag._scope(store, None, {"dept": "総務"}))
+    other = {rowid for rowid, _ in store.catalog.scope_chunks(Scope(("default",), parse_where({"dept": "人事"})))}
+    tokens = as_query("社内の手続きの規程").content_tokens
+    assert part.runs is not None and len(store._lexical_best(tokens, part, 10)) == 2
+    stale_runs = dataclasses.replace(part, rows=part.rows | other, runs=tuple((r, r) for r in sorted(part.rows | other)))
+    assert store._lexical_best(tokens, stale_runs, 10) is None  # the exact query runs
+    stale_rows = dataclasses.replace(part, rows=part.rows | other, runs=None)
+    assert store._lexical_best(tokens, stale_rows, 10) is None
+    assert len(store._lexical_best(tokens, dataclasses.replace(part, runs=None), 10)) == 2
+
+
+def test_rows_make_runs_of_consecutive_rowids(monkeypatch):
+    import ragkit.store
+
+    assert ragkit.store._runs([1, 2, 3, 7, 8, 10]) == ((1, 3), (7, 8), (10, 10))
+    assert ragkit.store._runs([]) == ()
+    monkeypatch.setattr(ragkit.store, "MAX_RUNS", 2)
+    assert ragkit.store._runs([1, 2, 3, 7, 8, 10]) is None  # too scattered: the deeper read instead

@@ -240,7 +240,34 @@ class Catalog:
         except sqlite3.DatabaseError as exc:
             raise StoreError(sqlite_advice(self.path, exc)) from exc
         self.lexical = LexicalIndex(self.db)
+        self._searcher: LexicalIndex | None = None
         self.failures = FailureLog(self.db, present=self._has_table("failures"))
+
+    def _search_index(self) -> LexicalIndex:
+        """The lexical index on a connection of its own, opened on first search. BM25 over a large
+        store runs tens of ms inside SQLite (which releases the GIL); on the shared connection it
+        held the lock that the dense side's catalog reads (the generation check, a filter's
+        documents) wait on, so hybrid retrieval ran its two sides one after the other."""
+        with self.db.lock:
+            if self._searcher is None:
+                try:
+                    if self.read_only:
+                        db = _connect_read_only(self.path)
+                    else:
+                        db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+                        db.execute("PRAGMA query_only = 1")
+                except sqlite3.DatabaseError as exc:
+                    raise StoreError(sqlite_advice(self.path, exc)) from exc
+                self._searcher = LexicalIndex(_Serialized(db, self.path))
+            return self._searcher
+
+    def close(self) -> None:
+        """Close the catalog's connections."""
+        with self.db.lock:
+            if self._searcher is not None:
+                self._searcher.db.close()
+                self._searcher = None
+            self.db.close()
 
     def _has_table(self, name: str) -> bool:
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
@@ -401,30 +428,35 @@ class Catalog:
         rows = self.db.execute("SELECT collection, count(*), sum(chunks) FROM files GROUP BY collection ORDER BY collection")
         return [CollectionInfo(name=r[0], files=r[1], chunks=r[2] or 0) for r in rows]
 
-    def scope_chunks(self, scope: Scope) -> dict[str, list[str]]:
-        """collection → ids of the chunks ``scope`` lets a retrieval see there."""
+    def scope_chunks(self, scope: Scope) -> list[tuple[int, str]]:
+        """(rowid, id) of every chunk ``scope`` lets a retrieval see."""
         where, params = scope.sql("f")
-        out: dict[str, list[str]] = {}
-        for cid, collection in self.db.execute(  # documents first, then their chunks by index
-                f"SELECT c.id, f.collection FROM chunks c JOIN files f ON f.id = c.doc "
-                f"WHERE c.doc IN (SELECT f.id FROM files f WHERE {where})", params):
-            out.setdefault(collection, []).append(cid)
-        return out
+        return self.db.execute(  # documents first, then their chunks by index
+            f"SELECT c.rowid, c.id FROM chunks c WHERE c.doc IN (SELECT f.id FROM files f WHERE {where})", params)
 
-    def allowed(self, scope: Scope) -> tuple[float, frozenset[str]]:
-        """(share 0..1 of its collections' chunks, ids of the documents) that ``scope`` allows."""
+    def allowed(self, scope: Scope) -> tuple[int, int, frozenset[str]]:
+        """(chunks ``scope`` allows, chunks of its collections, ids of the documents it allows)."""
         where, params = scope.sql("f")
         rows = self.db.execute(f"SELECT f.id, f.chunks FROM files f WHERE {where}", params)
         whole, values = Scope(scope.collections).sql("f")
         total = self.db.execute(f"SELECT coalesce(sum(f.chunks), 0) FROM files f WHERE {whole}", values)[0][0]
-        return (sum(r[1] for r in rows) / total if total else 0.0), frozenset(r[0] for r in rows)
+        return sum(r[1] for r in rows), total, frozenset(r[0] for r in rows)
 
     def docs_of(self, ids: Sequence[str]) -> dict[str, str]:
         """chunk id → document id, for the ids that exist (an index lookup each)."""
-        out: dict[str, str] = {}
-        for lo in range(0, len(ids), 500):
-            part = list(ids[lo:lo + 500])
-            out.update(self.db.execute(f"SELECT id, doc FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
+        return {cid: doc for cid, doc in self._lookup("SELECT id, doc FROM chunks WHERE id IN ({})", ids)}
+
+    def ids_at(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """chunk rowid → (chunk id, document id), for the rows that exist."""
+        return {rowid: (cid, doc) for rowid, cid, doc in
+                self._lookup("SELECT rowid, id, doc FROM chunks WHERE rowid IN ({})", rowids)}
+
+    def _lookup(self, sql: str, keys: Sequence) -> list[tuple]:
+        """The rows ``sql`` (``{}`` standing for a list of marks) selects for ``keys``, 500 at a time."""
+        out: list[tuple] = []
+        for lo in range(0, len(keys), 500):
+            part = list(keys[lo:lo + 500])
+            out += self.db.execute(sql.format(",".join("?" * len(part))), part)
         return out
 
     def known_fields(self, fields: Iterable[str]) -> set[str]:
@@ -464,8 +496,15 @@ class Catalog:
             if scope.filter is not None:
                 where, params = Scope((name,), scope.filter).sql("f")
                 docs = (f"SELECT f.id FROM files f WHERE {where}", params)
-            found += self.lexical.search(name, tokens, k, docs, with_doc=with_doc and docs is None)
+            found += self._search_index().search(name, tokens, k, docs, with_doc=with_doc and docs is None)
         return sorted(found, key=lambda item: -item[1])[:k] if len(names) > 1 else found
+
+    def lexical_rows(self, tokens: Sequence[str], k: int, collection: str,
+                     runs: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` (chunk rowid, BM25 score) of ``collection`` (only rows in ``runs``, (first,
+        last) rowids, when given), joined to nothing: reading a filter's deeper ranking, joining
+        600 rows to their chunks cost more than ranking them."""
+        return self._search_index().rows(collection, tokens, k, runs)
 
     def collection_names(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM files")]

@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 DEFAULT_TABLE = "lexical"
 _CREATE = 'CREATE VIRTUAL TABLE IF NOT EXISTS {} USING fts5(tokens, tokenize="unicode61 remove_diacritics 0")'
 SCHEMA = _CREATE.format(DEFAULT_TABLE) + ";"
+_RANKED = "SELECT rowid, bm25({0}) AS s FROM {0} WHERE {0} MATCH ?{1} ORDER BY s LIMIT ?"  # best k rows of {0}, if {1}
 
 
 def table_for(collection: str) -> str:
@@ -80,9 +81,24 @@ class LexicalIndex:
         rows = self.db.execute(
             # rank inside FTS5 first, join only the k winners: joining every matched row before
             # sorting cost 2x at 100k chunks (bench/README.md)
-            f"SELECT c.id, top.s, c.doc FROM (SELECT rowid, bm25({table}) AS s FROM {table} WHERE {table} MATCH ? "
-            "ORDER BY s LIMIT ?) AS top JOIN chunks c ON c.rowid = top.rowid ORDER BY top.s", (expr, k))
+            f"SELECT c.id, top.s, c.doc FROM ({_RANKED.format(table, '')}) AS top JOIN chunks c ON c.rowid = top.rowid "
+            "ORDER BY top.s", (expr, k))
         return [(cid, -float(score), doc) if with_doc else (cid, -float(score)) for cid, score, doc in rows]
+
+    def rows(self, collection: str, tokens: Sequence[str], k: int,
+             runs: Sequence[tuple[int, int]] | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` (rowid, score) of ``collection`` by BM25, larger score is better. ``runs``:
+        rank only rowids within these (first, last) runs, one query each (FTS5 skips to a rowid
+        range; its BM25 statistics stay the whole table's, so scores do not change)."""
+        expr, table = fts_query(tokens), table_for(collection)
+        if not expr or not self._exists(table):
+            return []
+        if runs is None:
+            rows = self.db.execute(_RANKED.format(table, ""), (expr, k))
+        else:
+            rows = [row for first, last in runs for row in self.db.execute(
+                _RANKED.format(table, " AND rowid BETWEEN ? AND ?"), (expr, first, last, k))]
+        return sorted(((rowid, -float(score)) for rowid, score in rows), key=lambda row: -row[1])[:k]
 
     def consistent(self, collections: Iterable[str]) -> bool:
         """Every chunk has exactly one row, in its collection's table, and no row is orphaned."""
