@@ -47,9 +47,11 @@ def test_filtered_recall_equals_the_single_collection_store(halves, mode):
     assert single["recall@5"] > 0.5 and unfiltered["n"] == single["n"]
     if mode == "lexical":  # one BM25 table per collection: the very same figures
         assert _same(by_collection, by_metadata, single)
-    # Chroma's HNSW is approximate and two separately built graphs differ, so the dense side of
-    # two stores may disagree on one question either way; a post-filtered top-k would lose many
-    tolerance = 1.5 / single["n"] if mode != "lexical" else 0  # one question (figures are rounded)
+    # Chroma's HNSW is approximate and two separately built graphs differ (hashed bigram vectors
+    # also tie often, and ties fall either way), so the dense side of two stores may disagree on a
+    # question or two either way (two seen in about one run of six); a post-filtered top-k would
+    # lose many
+    tolerance = 2.5 / single["n"] if mode != "lexical" else 0  # two questions (figures are rounded)
     for restricted in (by_collection, by_metadata):
         assert abs(restricted["recall@5"] - single["recall@5"]) <= tolerance
 
