@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ragkit.answer_types import TYPED, expected_kind
 from ragkit.query import Query, as_query, found_words, word_coverage
 from ragkit.types import Citation, Hit
 
@@ -55,6 +56,13 @@ def missing_topic(question: "str | Query", context: str) -> list[str]:
     ``context`` (the quoted sentence and the sentences before it) holds neither as a word (or a
     listed synonym, or the same kanji: ``ragkit.query.found_words``) nor as text (two characters or
     more: 新入社員 inside a compound). Any missing word means the sentence is about something else.
+    The reader passes the document's title with the context (経費精算規程 names what its 第6条 is
+    about). The last noun of a topic of several (略称 in 国際連合休戦監視機構の略称は) names what is
+    asked, not what it is asked about, and need not be there unless the question wants a typed
+    answer (住所 in 新横浜第二工場の住所は must be, or 第二工場's start date would answer it).
+    On all 300 ja_dev questions (no model, the quote chosen without a span): answered 0.893 →
+    0.900 with the title → 0.923 with the last noun optional; their near misses abstained 0.953 →
+    0.953 → 0.947; tests/answer_set.jsonl unchanged (its near misses all abstain).
 
     tests/answer_set.jsonl, Japanese questions, bundled models, topic words looked for in the quote
     alone / with one / two sentences before it: near misses caught 9 / 9 / 9 of 9, answerable
@@ -65,7 +73,10 @@ def missing_topic(question: "str | Query", context: str) -> list[str]:
         return []
     found = found_words(query, context)
     text = unicodedata.normalize("NFKC", context).lower()
-    return [w for w in query.topic if w not in found and not (len(w) > 1 and w in text)]
+    # the last noun of a longer topic names what is asked (…の略称, …の割合): the answer often
+    # says it in its own way ((UNTSO), 20-40%), unless the question wants a typed answer
+    needed = query.topic[:-1] if len(query.topic) > 1 and expected_kind(query) not in TYPED else query.topic
+    return [w for w in needed if w not in found and not (len(w) > 1 and w in text)]
 
 
 EVIDENCE_DEPTH = 3  # the prompt's sources (k=3 for the bundled model); best of them counts

@@ -116,7 +116,7 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
     for pool in (list(sources), wider) if len(wider) > len(sources) else (list(sources),):
         quote = best_sentence(query, kind, [h.chunk.text for h in pool], span)
         if quote is not None and quote.coverage >= MIN_SENTENCE_EVIDENCE and (kind != "amount" or quote.typed) \
-                and not missing_topic(query, quote.context):
+                and not missing_topic(query, f"{document_title(pool[quote.source])} {quote.context}"):
             sources = pool
             break
     else:
@@ -135,6 +135,13 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
     citation = Citation.of(1, hit, snippet(hit.chunk.text, content_chars(quote.sentence)), supported)
     return Answer(question=query.text, text=f"{text}[1]", citations=[citation], hits=list(hits),
                   span=span or None)
+
+
+def document_title(hit: Hit) -> str:
+    """The title of the hit's document (PDF metadata or first heading; ``ragkit.docmeta``): what
+    every passage of it is about (経費精算規程 for its 第6条(承認者))."""
+    title = (hit.metadata or {}).get("title")
+    return title if isinstance(title, str) else ""
 
 
 def abstention(question: "str | Query", hits: list[Hit]) -> Answer:

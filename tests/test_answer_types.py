@@ -121,6 +121,20 @@ def test_amount_bands():
     assert asked_amount("20万円を超える出費は？")[0] > 200_000 and asked_amount("経費はいつ？") is None
 
 
+def test_the_document_title_and_the_asked_noun_in_the_topic_check():
+    """経費精算 is named only by the document's title; 略称 is what is asked and the answer states it
+    as (UNTSO); 住所 is asked with a typed kind (place) and must be there."""
+    rules = dataclasses.replace(hit("第5条(申請期限) 経費は翌月8日までに申請する。\n第6条(承認者) 申請金額に応じて、次の者が承認する。"
+                                    "\n・3万円以上20万円未満:所属部長", "expense.pdf"),
+                                metadata={"title": "経費精算規程"})
+    assert answer(extractive(""), "5万円の経費精算は誰の承認が必要ですか？", [rules]).text.endswith(":所属部長」[1]")
+    assert answer(extractive(""), "5万円の経費精算は誰の承認が必要ですか？", [dataclasses.replace(rules, metadata={})]).abstained
+    un = hit("停戦後の国際連合休戦監視機構 (UNTSO)が最初の平和維持活動とされる。", "un.txt")
+    assert not answer(extractive(""), "国際連合休戦監視機構の略称は", [un]).abstained
+    plant = hit("新横浜第二工場の稼働開始日は2024年11月5日とし、製造部が立ち上げる。", "minutes.txt")
+    assert answer(extractive(""), "新横浜第二工場の住所はどこですか？", [plant]).abstained
+
+
 def test_a_procedure_quote_goes_on_to_the_step():
     text = ("The emergency stop button is the red button on the control panel. Turn it clockwise to release it.\n"
             "2. Safety Never open the enclosure while the spindle turns.")
