@@ -134,8 +134,9 @@ def word_coverage(query: Query, text: str) -> float:
 
 def found_words(query: Query, text: str, words: frozenset[str] | None = None) -> frozenset[str]:
     """The query's words that ``text`` holds: as words (``chunk_words``, or ``words`` when the
-    caller has them), or, for an everyday word, as one of the words documents use for it
-    (``ragkit.text.synonyms``: 残業 → 時間外労働)."""
+    caller has them), for an everyday word as one of the words documents use for it
+    (``ragkit.text.synonyms``: 残業 → 時間外労働), or as a word with the same kanji
+    (``kanji_stem``: 振り込む → 振込)."""
     words = chunk_words(text) if words is None else words
     found = query.words & words
     rest = [w for w in query.words - found if alternatives(w)]

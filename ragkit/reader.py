@@ -113,7 +113,8 @@ def quoted_answer(query: Query, span: str, sources: list[Hit], hits: list[Hit], 
     if missing_identifiers(query, " ".join(h.chunk.text for h in hits[:EVIDENCE_DEPTH])):
         return abstention(query, hits)
     wider = list(sources) + [h for h in more or () if h not in sources]
-    for pool in (list(sources), wider) if len(wider) > len(sources) else (list(sources),):
+    pools = [list(sources)] + ([wider] if len(wider) > len(sources) else [])
+    for pool in pools:
         quote = best_sentence(query, kind, [h.chunk.text for h in pool], span)
         if quote is not None and quote.coverage >= MIN_SENTENCE_EVIDENCE and (kind != "amount" or quote.typed) \
                 and not missing_topic(query, f"{document_title(pool[quote.source])} {quote.context}"):
